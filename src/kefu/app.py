@@ -1,0 +1,87 @@
+"""Builds the FastAPI application: middleware, routers, static files, start-up and shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from itsdangerous import URLSafeTimedSerializer
+
+from kefu import __version__
+from kefu.core import clock, events, jobs
+from kefu.db import db
+from kefu.settings import Settings, get_settings
+from kefu.web import errors
+from kefu.web.middleware import RequestMiddleware
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+
+def _routers() -> list:
+    # Imported here so that importing kefu.app stays cheap for the CLI.
+    from kefu.audit import api as audit_api
+    from kefu.audit import pages as audit_pages
+    from kefu.notices import api as notices_api
+    from kefu.notices import pages as notices_pages
+    from kefu.org import api as org_api
+    from kefu.org import pages as org_pages
+    from kefu.org.config import api as config_api
+    from kefu.org.config import pages as config_pages
+    from kefu.web import pages as shell_pages
+
+    return [
+        shell_pages.router,
+        org_api.router,
+        org_pages.router,
+        config_api.router,
+        config_pages.router,
+        notices_api.router,
+        notices_pages.router,
+        audit_api.router,
+        audit_pages.router,
+    ]
+
+
+def create_app(settings: Settings | None = None, *, configure_database: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    clock.set_local_tz(settings.timezone)
+    if configure_database:
+        db.configure(settings.resolved_database_url(), echo=settings.sql_echo)
+    events.configure(settings.redis_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        events.hub.start()
+        consumer = None
+        if settings.jobs_in_process and not settings.jobs_immediate:
+            consumer = jobs.start_consumer(embedded=True)
+        try:
+            yield
+        finally:
+            if consumer is not None:
+                consumer.stop(graceful=True)
+            events.hub.stop()
+
+    app = FastAPI(
+        title="kefu",
+        version=__version__,
+        description="Customer-service center platform API. Every page action is available here.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.signer = URLSafeTimedSerializer(settings.resolved_secret_key(), salt="kefu")
+    trusted = frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip())
+    app.add_middleware(RequestMiddleware, trusted_proxies=trusted)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in _routers():
+        app.include_router(router)
+    return app

@@ -1,0 +1,1 @@
+"""Audit log (操作日志) and error log (错误日志)."""

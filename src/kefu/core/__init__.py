@@ -1,0 +1,1 @@
+"""Cross-cutting machinery: clock, errors, events, jobs, permissions, audit, i18n."""

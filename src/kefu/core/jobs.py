@@ -1,0 +1,82 @@
+"""Background jobs and periodic tasks, on Huey.
+
+Embedded mode: Huey stores its queue in a SQLite file beside the database and a consumer runs
+inside the app process. Server mode: Huey on Redis, consumed by any number of `kefu worker`
+processes. Domain code only uses `task`, `periodic` and `enqueue_on_commit` from here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.api import TaskWrapper
+from huey.consumer import Consumer
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from kefu.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["crontab", "enqueue_on_commit", "huey", "periodic", "start_consumer", "task"]
+
+
+def _build(settings: Settings) -> Huey:
+    if settings.redis_url:
+        return RedisHuey("kefu", url=settings.redis_url, immediate=settings.jobs_immediate, utc=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(
+        "kefu", filename=str(settings.data_dir / "jobs.db"), immediate=settings.jobs_immediate, utc=True
+    )
+
+
+huey: Huey = _build(get_settings())
+
+
+def task(**kwargs: Any) -> Callable[[Callable[..., Any]], TaskWrapper]:
+    """Declare a background task. It receives ids, opens its own unit of work and is idempotent."""
+    return huey.task(**kwargs)
+
+
+def periodic(schedule: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], TaskWrapper]:
+    """Declare a periodic task, e.g. `@periodic(crontab(minute="*"))`."""
+    return huey.periodic_task(schedule, **kwargs)
+
+
+def enqueue_on_commit(session: Session, job: TaskWrapper, *args: Any, **kwargs: Any) -> None:
+    """Enqueue `job(*args, **kwargs)` once `session` commits; never if it rolls back."""
+    session.info.setdefault("kefu_pending_jobs", []).append((job, args, kwargs))
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _enqueue_pending(session: Session) -> None:
+    for job, args, kwargs in session.info.pop("kefu_pending_jobs", []):
+        try:
+            job(*args, **kwargs)
+        except Exception:
+            log.exception("could not enqueue %s", getattr(job, "name", job))
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop("kefu_pending_jobs", None)
+
+
+class _EmbeddedConsumer(Consumer):
+    """A consumer that lives inside the web process: it leaves the server's signal handlers alone."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+def start_consumer(*, workers: int = 2, embedded: bool = True) -> Consumer:
+    """Start consuming jobs. Embedded: threads inside this process; call `.stop(graceful=True)` to end."""
+    cls = _EmbeddedConsumer if embedded else Consumer
+    consumer = cls(huey, workers=workers, worker_type="thread", periodic=True)
+    if embedded:
+        consumer.start()
+    return consumer

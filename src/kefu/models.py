@@ -1,0 +1,26 @@
+"""Every table of kefu, imported in one place so that metadata (and Alembic) sees them all."""
+
+from kefu.audit.models import AuditLog, ErrorLog
+from kefu.db import Base
+from kefu.notices.models import Notification
+from kefu.org.config.models import DictItem, DictType, ParameterHistory, SystemParameter
+from kefu.org.models import ApiToken, Department, IpRule, Role, User, UserGroup, UserRole, UserSession
+
+__all__ = [
+    "ApiToken",
+    "AuditLog",
+    "Base",
+    "Department",
+    "DictItem",
+    "DictType",
+    "ErrorLog",
+    "IpRule",
+    "Notification",
+    "ParameterHistory",
+    "Role",
+    "SystemParameter",
+    "User",
+    "UserGroup",
+    "UserRole",
+    "UserSession",
+]

@@ -1,0 +1,1 @@
+"""Announcements and personal messages (NTC)."""

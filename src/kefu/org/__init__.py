@@ -1,0 +1,1 @@
+"""Organisation and access: departments, groups → roles → users, IP rules, sessions, tokens."""

@@ -1,0 +1,1 @@
+"""Business calendar: which days are workdays and how much working time lies between instants."""

@@ -1,0 +1,152 @@
+"""FastAPI dependencies: the unit of work's session, the acting user, permission gates, CSRF."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from kefu.core import context, i18n
+from kefu.core.errors import KefuError, NotAuthenticated, PermissionDenied
+from kefu.core.permissions import Actor, build_actor
+from kefu.db import db
+from kefu.org import auth_service
+from kefu.web.middleware import SESSION_KEY
+
+SESSION_COOKIE = "kefu_session"
+LANG_COOKIE = "kefu_lang"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class PasswordChangeRequired(KefuError):
+    status_code = 403
+    code = "password_change_required"
+
+    def __init__(self) -> None:
+        super().__init__("You must change your password before going on")
+
+
+class CsrfFailed(KefuError):
+    status_code = 403
+    code = "csrf_failed"
+
+    def __init__(self) -> None:
+        super().__init__("The form has expired. Reload the page and try again")
+
+
+def get_session(request: Request) -> Session:
+    """The request's session; the request middleware commits or rolls it back."""
+    session: Session | None = request.state._state.get(SESSION_KEY)
+    if session is None:
+        session = db.session()
+        request.state._state[SESSION_KEY] = session
+    return session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def signer(request: Request) -> URLSafeTimedSerializer:
+    return request.app.state.signer
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def _csrf_ok(request: Request, expected: str) -> bool:
+    supplied = request.headers.get(CSRF_HEADER)
+    if supplied is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        supplied = value if isinstance(value, str) else None
+    return supplied is not None and hmac.compare_digest(supplied, expected)
+
+
+async def optional_actor(request: Request, session: SessionDep) -> Actor | None:
+    """The acting user if the request is authenticated (bearer token or session cookie), else None."""
+    cached = request.state._state.get("actor")
+    if cached is not None:
+        return cached
+    ip = context.current().client_ip
+    token = _bearer(request)
+    user_session = None
+    if token is not None:
+        user = auth_service.resolve_token(session, token)
+        if user is None:
+            raise NotAuthenticated("Invalid or expired API token")
+    else:
+        raw = request.cookies.get(SESSION_COOKIE)
+        if not raw:
+            return None
+        try:
+            plain = signer(request).loads(raw, salt="session")
+        except BadSignature:
+            return None
+        user_session = auth_service.resolve_session(session, plain)
+        if user_session is None:
+            return None
+        user = auth_service.load_user(session, user_session.user_id)
+        if user is None or not user.is_active:
+            return None
+    if not auth_service.ip_allowed(session, user=user, ip=ip):
+        auth_service.audit_ip_refusal(user=user, ip=ip, path=request.url.path)
+        raise auth_service.IpRefused(ip)
+    if user_session is not None and request.method not in SAFE_METHODS:
+        if not await _csrf_ok(request, user_session.csrf_token):
+            raise CsrfFailed()
+    actor = build_actor(session, user, via_token=token is not None)
+    request.state._state["actor"] = actor
+    request.state._state["user_session"] = user_session
+    locale = i18n.normalize(user.locale) or i18n.normalize(request.cookies.get(LANG_COOKIE))
+    if locale:
+        i18n.set_locale(locale)
+    return actor
+
+
+OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
+
+
+async def current_actor(request: Request, actor: OptionalActor, session: SessionDep) -> Actor:
+    if actor is None:
+        raise NotAuthenticated()
+    if not getattr(request.state, "allow_password_change_only", False) and auth_service.password_expired(
+        session, actor.user
+    ):
+        raise PasswordChangeRequired()
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def allow_expired_password(request: Request) -> None:
+    """Put before CurrentActor on the few routes a user with an expired password may use."""
+    request.state.allow_password_change_only = True
+
+
+def require(*permissions: str) -> Callable[..., Actor]:
+    """A dependency that admits actors holding any of `permissions` (function-level check: 403)."""
+
+    def dependency(actor: CurrentActor) -> Actor:
+        if not actor.can_any(*permissions):
+            raise PermissionDenied()
+        return actor
+
+    dependency.__name__ = "require_" + "_or_".join(p.replace(".", "_") for p in permissions)
+    dependency.kefu_permissions = permissions  # type: ignore[attr-defined]
+    return dependency
+
+
+def Requires(*permissions: str) -> type[Actor]:
+    return Annotated[Actor, Depends(require(*permissions))]  # type: ignore[return-value]

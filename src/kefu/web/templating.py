@@ -1,0 +1,89 @@
+"""Jinja2 templates shared by every domain, with translations, the menu and the CSRF token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+
+from kefu import __version__
+from kefu.core import clock, i18n
+from kefu.web import nav
+
+WEB_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = WEB_DIR.parent
+
+
+def _domain_loaders() -> dict[str, FileSystemLoader]:
+    """`org/templates/x.html` is addressed as "org/x.html"."""
+    loaders = {}
+    for child in PACKAGE_DIR.iterdir():
+        tpl = child / "templates"
+        if child.name != "web" and tpl.is_dir():
+            loaders[child.name] = FileSystemLoader(tpl)
+    return loaders
+
+
+env = Environment(
+    loader=ChoiceLoader([FileSystemLoader(WEB_DIR / "templates"), PrefixLoader(_domain_loaders())]),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return "" if value is None else clock.to_local(value).strftime(fmt)
+
+
+env.filters["local"] = local_time
+env.globals["version"] = __version__
+env.globals["LOCALES"] = i18n.LOCALES
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page (or, for htmx requests of a fragment template, just the fragment)."""
+    state = request.state._state
+    actor = state.get("actor")
+    user_session = state.get("user_session")
+    ctx: dict[str, Any] = {
+        "request": request,
+        "actor": actor,
+        "menu": nav.menu_for(actor) if actor is not None else [],
+        "csrf_token": user_session.csrf_token if user_session is not None else state.get("login_csrf", ""),
+        "locale": i18n.get_locale(),
+        "htmx": request.headers.get("hx-request") == "true",
+        "site_name": state.get("site_name") or i18n.gettext("Customer Service Center"),
+        "path": request.url.path,
+    }
+    ctx.update(context or {})
+    html = env.get_template(template).render(ctx)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+def render_error_page(status: int, message: str, *, correlation_id: str = "") -> str:
+    return env.get_template("error.html").render(
+        status=status,
+        message=message,
+        correlation_id=correlation_id,
+        actor=None,
+        menu=[],
+        locale=i18n.get_locale(),
+        csrf_token="",
+        htmx=False,
+        site_name=i18n.gettext("Customer Service Center"),
+        path="",
+    )
