@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeTimedSerializer
 
@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 
-def _routers() -> list:
+def routers() -> list[APIRouter]:
+    """Every router of the product (tests walk their routes)."""
     # Imported here so that importing kefu.app stays cheap for the CLI.
     from kefu.audit import api as audit_api
     from kefu.audit import pages as audit_pages
@@ -82,6 +83,6 @@ def create_app(settings: Settings | None = None, *, configure_database: bool = T
     app.add_middleware(RequestMiddleware, trusted_proxies=trusted)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in _routers():
+    for router in routers():
         app.include_router(router)
     return app

@@ -110,3 +110,12 @@ class Database:
 
 
 db = Database()
+
+
+def keep_on_error(session: Session) -> None:
+    """Commit this unit of work even though the request ends in an error answer.
+
+    For the few writes that must stick *because* a request failed — a failed-login counter, the
+    audit record of a refused address — made before anything else is written in the session.
+    """
+    session.info["kefu_commit_on_error"] = True

@@ -3,6 +3,7 @@
 from kefu.audit.models import AuditLog, ErrorLog
 from kefu.db import Base
 from kefu.notices.models import Notification
+from kefu.org.calendar.models import HolidayOverride, RosterEntry, Shift, WorkingHoursSpan
 from kefu.org.config.models import DictItem, DictType, ParameterHistory, SystemParameter
 from kefu.org.models import ApiToken, Department, IpRule, Role, User, UserGroup, UserRole, UserSession
 
@@ -14,13 +15,17 @@ __all__ = [
     "DictItem",
     "DictType",
     "ErrorLog",
+    "HolidayOverride",
     "IpRule",
     "Notification",
     "ParameterHistory",
     "Role",
+    "RosterEntry",
+    "Shift",
     "SystemParameter",
     "User",
     "UserGroup",
     "UserRole",
     "UserSession",
+    "WorkingHoursSpan",
 ]

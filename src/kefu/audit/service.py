@@ -4,6 +4,7 @@ audit row, no audit row without its change."""
 from __future__ import annotations
 
 import logging
+import secrets
 import traceback as tb
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -71,19 +72,21 @@ def record(
         target_type = target_type or getattr(target, "__tablename__", type(target).__name__)
         target_id = target_id or getattr(target, "id", "")
         target_label = target_label or _label(target)
+    # Cut to the column sizes: an over-long label must not make the audited change fail (PostgreSQL
+    # refuses values longer than the column).
     row = AuditLog(
         actor_id=actor.user.id if actor else None,
-        actor_name=f"{actor.user.name} ({actor.user.username})" if actor else "",
-        client_ip=ctx.client_ip,
-        function=function,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id) if target_id is not None else "",
+        actor_name=(f"{actor.user.name} ({actor.user.username})" if actor else "")[:100],
+        client_ip=ctx.client_ip[:64],
+        function=function[:60],
+        action=action[:60],
+        target_type=target_type[:40],
+        target_id=(str(target_id) if target_id is not None else "")[:40],
         target_label=target_label[:200],
         summary=summary,
         before=_jsonable(before) if before else None,
         after=_jsonable(after) if after else None,
-        correlation_id=ctx.correlation_id,
+        correlation_id=ctx.correlation_id[:32],
     )
     session.add(row)
     return row
@@ -98,14 +101,17 @@ def _label(target: Any) -> str:
 
 
 def record_error(session: Session, *, exc: BaseException, user_id: int | None) -> ErrorLog:
-    """Store an unhandled error under the current correlation id (in its own unit of work)."""
+    """Store an unhandled error under the current correlation id (in its own unit of work).
+
+    Outside a request (a job, the CLI) there is no correlation id yet: a fresh one is made, as the
+    column is unique."""
     ctx = context.current()
     row = ErrorLog(
-        correlation_id=ctx.correlation_id,
+        correlation_id=ctx.correlation_id or secrets.token_hex(8),
         method=ctx.method,
         path=ctx.path[:500],
         user_id=user_id,
-        client_ip=ctx.client_ip,
+        client_ip=ctx.client_ip[:64],
         exc_type=f"{type(exc).__module__}.{type(exc).__qualname__}"[:200],
         message=str(exc)[:4000],
         traceback="".join(tb.format_exception(exc))[-20000:],

@@ -21,16 +21,23 @@ _LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 _current: ContextVar[str] = ContextVar("kefu_locale", default=DEFAULT_LOCALE)
 
 
+def catalog_files(locale: str) -> list[Path]:
+    """Every `.po` file of a locale: one per area (`shell.po`, `org.po`, …), merged at load."""
+    return sorted((_LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"))
+
+
 @cache
 def translations(locale: str) -> _gettext.NullTranslations:
-    po = _LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if locale == "en" or not po.exists():
+    if locale == "en":
         return _gettext.NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
+    merged: dict[str, str] = {}
+    for po in catalog_files(locale):
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        merged.update({m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy})
     t = Translations()
-    t._catalog = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}  # type: ignore[attr-defined]
-    t.plural = lambda n: 0  # Chinese has one plural form
+    t._catalog = merged  # type: ignore[attr-defined]
+    t.plural = lambda n: 0  # type: ignore[attr-defined]  # Chinese has one plural form
     return t
 
 

@@ -13,7 +13,7 @@ from kefu.audit import service as audit
 from kefu.core import clock, security
 from kefu.core.errors import FieldError, NotAuthenticated, PermissionDenied
 from kefu.core.permissions import Actor, build_actor
-from kefu.db import db
+from kefu.db import keep_on_error
 from kefu.org.config import parameters as params
 from kefu.org.models import ApiToken, IpRule, IpRuleScope, User, UserRole, UserSession
 
@@ -82,19 +82,19 @@ def check_ip(session: Session, *, user: User | None, ip: str) -> None:
         raise IpRefused(ip)
 
 
-def audit_ip_refusal(*, user: User | None, ip: str, path: str) -> None:
-    """Record a refusal in its own unit of work: the request itself is rolled back."""
-    with db.unit_of_work() as s:
-        audit.record(
-            s,
-            actor=None,
-            action="access.ip_refused",
-            function="admin.ip_rules",
-            target_type="app_user" if user else "",
-            target_id=user.id if user else "",
-            target_label=user.username if user else "",
-            summary=f"Refused {ip} on {path}",
-        )
+def audit_ip_refusal(session: Session, *, user: User | None, ip: str, path: str) -> None:
+    """Record a refusal; it is kept although the request fails (see `keep_on_error`)."""
+    keep_on_error(session)
+    audit.record(
+        session,
+        actor=None,
+        action="access.ip_refused",
+        function="admin.ip_rules",
+        target_type="app_user" if user else "",
+        target_id=user.id if user else "",
+        target_label=user.username if user else "",
+        summary=f"Refused {ip} on {path}",
+    )
 
 
 # --- Login ----------------------------------------------------------------------------------------
@@ -122,12 +122,12 @@ def login(session: Session, *, username: str, password: str, ip: str, user_agent
         raise AccountLocked(user.locked_until)
     if user is None or not user.is_active or not password_ok:
         if user is not None:
-            _count_failure(user.id, ip)
+            _count_failure(session, user, ip)
         raise LoginFailed("Wrong account or password")
     user = load_user(session, user.id)
     assert user is not None
     if not ip_allowed(session, user=user, ip=ip):
-        audit_ip_refusal(user=user, ip=ip, path="login")
+        audit_ip_refusal(session, user=user, ip=ip, path="login")
         raise IpRefused(ip)
     if security.needs_rehash(user.password_hash):
         user.password_hash = security.hash_password(password)
@@ -142,27 +142,25 @@ def login(session: Session, *, username: str, password: str, ip: str, user_agent
     return LoginResult(user=user, session_token=token, session=user_session)
 
 
-def _count_failure(user_id: int, ip: str) -> None:
-    with db.unit_of_work() as s:
-        threshold = params.get(s, params.LOCKOUT_THRESHOLD)
-        minutes = params.get(s, params.LOCKOUT_MINUTES)
-        s.execute(update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1))
-        user = s.get(User, user_id)
-        assert user is not None
-        s.refresh(user)
+def _count_failure(session: Session, user: User, ip: str) -> None:
+    """Count a failed attempt (kept although the login fails) and lock the account at the threshold."""
+    keep_on_error(session)
+    threshold = params.get(session, params.LOCKOUT_THRESHOLD)
+    minutes = params.get(session, params.LOCKOUT_MINUTES)
+    # An atomic increment: parallel guesses cannot slip past the threshold.
+    session.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
+    session.refresh(user)
+    audit.record(session, actor=None, action="auth.login_failed", target=user, summary=f"Failed login from {ip}")
+    if user.failed_logins >= threshold:
+        user.locked_until = clock.now() + timedelta(minutes=minutes)
+        user.failed_logins = 0
         audit.record(
-            s, actor=None, action="auth.login_failed", target=user, summary=f"Failed login from {ip}"
+            session,
+            actor=None,
+            action="auth.locked",
+            target=user,
+            summary=f"Locked for {minutes} minutes after {threshold} failed logins",
         )
-        if user.failed_logins >= threshold:
-            user.locked_until = clock.now() + timedelta(minutes=minutes)
-            user.failed_logins = 0
-            audit.record(
-                s,
-                actor=None,
-                action="auth.locked",
-                target=user,
-                summary=f"Locked for {minutes} minutes after {threshold} failed logins",
-            )
 
 
 def unlock(session: Session, *, user: User, actor: Actor) -> None:

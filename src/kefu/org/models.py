@@ -118,6 +118,10 @@ class User(Base):
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
     roles: Mapped[list[Role]] = relationship(secondary="user_role", order_by="Role.id")
 
+    @property
+    def role_ids(self) -> list[int]:
+        return [r.id for r in self.roles]
+
 
 class UserSession(Base):
     """A browser login. The cookie carries a signed random token; only its hash is stored."""

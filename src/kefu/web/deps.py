@@ -100,13 +100,14 @@ async def optional_actor(request: Request, session: SessionDep) -> Actor | None:
         if user is None or not user.is_active:
             return None
     if not auth_service.ip_allowed(session, user=user, ip=ip):
-        auth_service.audit_ip_refusal(user=user, ip=ip, path=request.url.path)
+        auth_service.audit_ip_refusal(session, user=user, ip=ip, path=request.url.path)
         raise auth_service.IpRefused(ip)
     if user_session is not None and request.method not in SAFE_METHODS:
         if not await _csrf_ok(request, user_session.csrf_token):
             raise CsrfFailed()
     actor = build_actor(session, user, via_token=token is not None)
     request.state._state["actor"] = actor
+    request.state._state["actor_user_id"] = user.id
     request.state._state["user_session"] = user_session
     locale = i18n.normalize(user.locale) or i18n.normalize(request.cookies.get(LANG_COOKIE))
     if locale:

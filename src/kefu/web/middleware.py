@@ -82,7 +82,7 @@ class RequestMiddleware:
             if session is None:
                 return True
             try:
-                if status < 400:
+                if status < 400 or session.info.get("kefu_commit_on_error"):
                     await to_thread.run_sync(session.commit)
                 else:
                     await to_thread.run_sync(session.rollback)
@@ -133,10 +133,9 @@ class _CommitFailed(Exception):
 
 
 def _store_error(exc: BaseException, state: dict[str, Any]) -> None:
-    actor = state.get("actor")
     try:
         with db.unit_of_work() as s:
-            audit.record_error(s, exc=exc, user_id=actor.user.id if actor else None)
+            audit.record_error(s, exc=exc, user_id=state.get("actor_user_id"))
     except Exception:  # the database itself may be what failed
         log.exception("could not store error log entry")
 

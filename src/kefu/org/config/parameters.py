@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -10,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from kefu.audit import service as audit
 from kefu.core import clock
-from kefu.core.errors import FieldError, NotFound
+from kefu.core.errors import FieldError, NotFound, PermissionDenied
+from kefu.core.i18n import lazy
 from kefu.org.config.models import ParameterHistory, SystemParameter
+from kefu.org.models import User
 
 if TYPE_CHECKING:
     from kefu.core.permissions import Actor
@@ -28,6 +31,13 @@ class Parameter:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] = ()
+    max_length: int = 200  # text parameters only
+    allow_blank: bool = False  # text parameters only
+
+    @property
+    def kind_name(self) -> str:
+        """The value's type (bool, int or str): how the API types it and which form control edits it."""
+        return self.kind.__name__
 
     def coerce(self, raw: Any) -> Any:
         """Turn form or JSON input into the parameter's type, or raise FieldError("value", …)."""
@@ -41,6 +51,8 @@ class Parameter:
                 return False
             raise FieldError("value", "Enter true or false")
         if self.kind is int:
+            if isinstance(raw, float) and raw.is_integer():
+                raw = int(raw)
             try:
                 value = int(str(raw).strip())
             except ValueError:
@@ -50,13 +62,21 @@ class Parameter:
             if self.maximum is not None and value > self.maximum:
                 raise FieldError("value", "Must be at most %(n)s", n=self.maximum)
             return value
+        if isinstance(raw, bool | dict | list) or raw is None:
+            raise FieldError("value", "Enter a text value")
         value = str(raw).strip()
         if self.choices and value not in self.choices:
             raise FieldError("value", "Choose one of: %(choices)s", choices=", ".join(self.choices))
+        if not value and not self.allow_blank:
+            raise FieldError("value", "This field is required")
+        if len(value) > self.max_length:
+            raise FieldError("value", "Enter at most %(n)s characters", n=self.max_length)
         return value
 
 
 REGISTRY: dict[str, Parameter] = {}
+# Headings of the parameter groups on the administration page (English msgids; add yours here).
+GROUP_LABELS: dict[str, str] = {"security": lazy("Security"), "site": lazy("Site")}
 
 
 def declare(key: str, label: str, kind: type, default: Any, *, group: str, **kw: Any) -> Parameter:
@@ -73,6 +93,7 @@ LOCKOUT_THRESHOLD = declare(
     group="security",
     minimum=1,
     maximum=50,
+    help=lazy("An account is locked after this many failed logins in a row."),
 )
 LOCKOUT_MINUTES = declare(
     "security.lockout_minutes",
@@ -103,13 +124,20 @@ SESSION_IDLE_MINUTES = declare(
     group="security",
     minimum=5,
     maximum=1440,
+    help=lazy("A signed-in browser without activity for this long has to sign in again."),
 )
 SESSION_MAX_HOURS = declare(
     "security.session_max_hours", "Longest session (hours)", int, 12, group="security", minimum=1, maximum=168
 )
 SITE_NAME = declare("site.name", "Site name", str, "客服中心平台", group="site")
 DEFAULT_LOCALE = declare(
-    "site.default_locale", "Default language", str, "zh_CN", group="site", choices=("zh_CN", "en")
+    "site.default_locale",
+    "Default language",
+    str,
+    "zh_CN",
+    group="site",
+    choices=("zh_CN", "en"),
+    help=lazy("The language of users who have not chosen one."),
 )
 
 
@@ -125,7 +153,12 @@ def get_all(session: Session) -> dict[str, Any]:
 
 
 def set_value(session: Session, *, key: str, raw: Any, actor: Actor) -> Any:
-    """Change a parameter, keeping its history and an audit record."""
+    """Change a parameter (needs admin.parameters.edit), keeping its history and an audit record.
+
+    NotFound for an undeclared key; FieldError("value", …) when `raw` does not fit the declaration.
+    """
+    if not actor.can("admin.parameters.edit"):
+        raise PermissionDenied()
     param = REGISTRY.get(key)
     if param is None:
         raise NotFound("No such parameter")
@@ -169,3 +202,49 @@ def history(session: Session, key: str, *, limit: int = 50) -> list[ParameterHis
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class ParameterState:
+    """A declared parameter with its current value and who last changed it (for lists and forms)."""
+
+    param: Parameter
+    value: Any
+    updated_at: datetime | None
+    updated_by: str
+
+
+def describe(session: Session, key: str) -> ParameterState:
+    """One parameter's state; NotFound for an undeclared key."""
+    param = REGISTRY.get(key)
+    if param is None:
+        raise NotFound("No such parameter")
+    return _state(param, session.get(SystemParameter, key), session)
+
+
+def describe_all(session: Session) -> list[ParameterState]:
+    """Every declared parameter, grouped (groups and members in declaration order), in one query."""
+    stmt = select(SystemParameter, User.name).outerjoin(User, User.id == SystemParameter.updated_by_id)
+    rows = {row.key: (row, name) for row, name in session.execute(stmt).tuples()}
+    groups = list(dict.fromkeys(p.group for p in REGISTRY.values()))
+    states = []
+    for key, param in sorted(REGISTRY.items(), key=lambda kv: groups.index(kv[1].group)):
+        row, name = rows.get(key, (None, None))
+        states.append(
+            ParameterState(
+                param=param,
+                value=param.default if row is None else row.value,
+                updated_at=None if row is None else row.updated_at,
+                updated_by=name or "",
+            )
+        )
+    return states
+
+
+def _state(param: Parameter, row: SystemParameter | None, session: Session) -> ParameterState:
+    if row is None:
+        return ParameterState(param=param, value=param.default, updated_at=None, updated_by="")
+    user = session.get(User, row.updated_by_id) if row.updated_by_id else None
+    return ParameterState(
+        param=param, value=row.value, updated_at=row.updated_at, updated_by=user.name if user else ""
+    )

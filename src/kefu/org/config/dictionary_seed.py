@@ -1,0 +1,149 @@
+"""The system dictionaries every deployment starts with (default data, not code).
+
+Each type is created once, with its items, and marked as a system type (its code is then fixed and
+it cannot be deleted). After that the items belong to the administrators: running the seed again
+never re-creates an item they deleted or overwrites a label they changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu.audit import service as audit
+from kefu.org.config import dictionary
+from kefu.org.config.models import DictItem, DictType
+
+
+@dataclass(frozen=True)
+class SeedType:
+    code: str
+    name: str
+    description: str
+    items: tuple[tuple[str, str, str], ...]  # (code, label, English label)
+
+
+DEFAULTS: tuple[SeedType, ...] = (
+    SeedType(
+        "channel",
+        "受理渠道",
+        "客户联系客服中心的方式",
+        (
+            ("phone", "电话", "Phone"),
+            ("letter", "信函", "Letter"),
+            ("visit", "来访", "Walk-in visit"),
+            ("email", "邮件", "Email"),
+            ("sms", "短信", "SMS"),
+            ("web", "网站", "Website"),
+            ("fax", "传真", "Fax"),
+            ("wechat", "微信", "WeChat"),
+        ),
+    ),
+    SeedType(
+        "urgency",
+        "紧急程度",
+        "工单的紧急程度",
+        (
+            ("normal", "一般", "Normal"),
+            ("urgent", "紧急", "Urgent"),
+            ("critical", "特急", "Critical"),
+        ),
+    ),
+    SeedType(
+        "case_nature",
+        "案例性质",
+        "客户诉求的性质",
+        (
+            ("inquiry", "咨询", "Inquiry"),
+            ("complaint", "投诉", "Complaint"),
+            ("suggestion", "建议", "Suggestion"),
+            ("fault", "故障", "Fault"),
+            ("service_request", "业务办理", "Service request"),
+            ("praise", "表扬", "Praise"),
+        ),
+    ),
+    SeedType(
+        "satisfaction",
+        "满意度",
+        "回访时客户的满意程度",
+        (
+            ("very_satisfied", "非常满意", "Very satisfied"),
+            ("satisfied", "满意", "Satisfied"),
+            ("neutral", "一般", "Neutral"),
+            ("dissatisfied", "不满意", "Dissatisfied"),
+            ("very_dissatisfied", "非常不满意", "Very dissatisfied"),
+        ),
+    ),
+    SeedType(
+        "close_reason",
+        "结案原因",
+        "工单结案时选择的原因",
+        (
+            ("resolved", "已解决", "Resolved"),
+            ("unresolvable", "无法解决", "Cannot be resolved"),
+            ("withdrawn", "客户撤销", "Withdrawn by customer"),
+            ("duplicate", "重复工单", "Duplicate ticket"),
+            ("invalid", "无效工单", "Invalid ticket"),
+        ),
+    ),
+    SeedType(
+        "customer_tier",
+        "客户等级",
+        "客户的服务等级",
+        (
+            ("regular", "普通", "Regular"),
+            ("silver", "银卡", "Silver"),
+            ("gold", "金卡", "Gold"),
+            ("vip", "VIP", "VIP"),
+        ),
+    ),
+    SeedType(
+        "not_reached_reason",
+        "未接通原因",
+        "外呼或回访未能联系到客户的原因",
+        (
+            ("no_answer", "无人接听", "No answer"),
+            ("powered_off", "关机", "Phone switched off"),
+            ("invalid_number", "空号", "Number not in service"),
+            ("rejected", "拒接", "Call rejected"),
+            ("busy", "忙音", "Line busy"),
+        ),
+    ),
+)
+
+
+def seed_defaults(session: Session) -> list[str]:
+    """Create the system dictionaries that are missing; returns the codes created (empty: nothing to do).
+
+    Idempotent: a type that exists already (under its code) is left exactly as it is. The creation is
+    audited as a system action (no acting user) and clears the read cache after commit.
+    """
+    wanted = [seed.code for seed in DEFAULTS]
+    existing = set(session.scalars(select(DictType.code).where(DictType.code.in_(wanted))))
+    created: list[str] = []
+    for seed in DEFAULTS:
+        if seed.code in existing:
+            continue
+        dict_type = DictType(code=seed.code, name=seed.name, description=seed.description, is_system=True)
+        dict_type.items = [
+            DictItem(code=code, label=label, label_en=label_en, sort=position, enabled=True)
+            for position, (code, label, label_en) in enumerate(seed.items)
+        ]
+        session.add(dict_type)
+        created.append(seed.code)
+    if not created:
+        return created
+    session.flush()
+    audit.record(
+        session,
+        actor=None,
+        action="dictionary.seed",
+        function=dictionary.FUNCTION,
+        target_type="dict_type",
+        summary="Created default dictionaries: " + ", ".join(created),
+        after={seed.code: [item[0] for item in seed.items] for seed in DEFAULTS if seed.code in created},
+    )
+    dictionary.mark_changed(session, *created)
+    return created
