@@ -29,7 +29,12 @@ from kefu.web.templating import render
 router = APIRouter(prefix="/admin", include_in_schema=False)
 register(
     NavItem(
-        "admin", "Business calendar", "/admin/calendar", "bi-calendar3", ("admin.calendar.view", "admin.calendar.edit"), 70
+        "admin",
+        "Business calendar",
+        "/admin/calendar",
+        "bi-calendar3",
+        ("admin.calendar.view", "admin.calendar.edit"),
+        70,
     )
 )
 Viewer = Requires("admin.calendar.view", "admin.calendar.edit")
@@ -75,7 +80,13 @@ def _year_context(session: Session, year: int) -> dict[str, Any]:
     infos = {d.day: d for d in service.days(session, date(year, 1, 1), date(year, 12, 31))}
     weeks = month_calendar.Calendar(firstweekday=0)
     months = [
-        (month, [[(d, infos[d]) if d.month == month else None for d in week] for week in weeks.monthdatescalendar(year, month)])
+        (
+            month,
+            [
+                [(d, infos[d]) if d.month == month else None for d in week]
+                for week in weeks.monthdatescalendar(year, month)
+            ],
+        )
         for month in range(1, 13)
     ]
     return {"year": year, "months": months, "today": _today()}
@@ -88,7 +99,8 @@ def _hours_rows(session: Session) -> tuple[list[dict[str, Any]], bool]:
             "weekday": weekday,
             "label": WEEKDAYS[weekday],
             "text": ", ".join(
-                f"{format_wall_time(s.start)}-{format_wall_time(s.end, end_of_day=True)}" for s in hours.spans(weekday)
+                f"{format_wall_time(s.start)}-{format_wall_time(s.end, end_of_day=True)}"
+                for s in hours.spans(weekday)
             ),
             "minutes": int(hours.daily_total(weekday).total_seconds() // 60),
             "error": "",
@@ -199,7 +211,7 @@ def remove_day(request: Request, session: SessionDep, actor: Editor, day: date) 
 
 
 def _parse_spans(text: str) -> list[tuple[str, str]]:
-    """ "09:00-12:00, 13:30-18:00" → [("09:00", "12:00"), ("13:30", "18:00")]."""
+    """Split "09:00-12:00, 13:30-18:00" into [("09:00", "12:00"), ("13:30", "18:00")]."""
     spans = []
     for part in text.replace("，", ",").replace("；", ",").replace(";", ",").split(","):
         part = part.strip().replace("–", "-").replace("~", "-")
@@ -220,14 +232,20 @@ def save_hours(request: Request, session: SessionDep, actor: Editor, weekday: in
     except FieldError as exc:
         session.rollback()
         rows, _configured = _hours_rows(session)
-        row = {**rows[weekday], "text": text, "error": exc.render(i18n.gettext)} if 0 <= weekday <= 6 else None
+        row = (
+            {**rows[weekday], "text": text, "error": exc.render(i18n.gettext)} if 0 <= weekday <= 6 else None
+        )
         if row is None or not _is_htmx(request):
             raise
-        return render(request, "org/calendar/_hours_row.html", {"row": row, "can_edit": True}, status_code=422)
+        return render(
+            request, "org/calendar/_hours_row.html", {"row": row, "can_edit": True}, status_code=422
+        )
     if not _is_htmx(request):
         return RedirectResponse("/admin/calendar", status_code=303)
     rows, _configured = _hours_rows(session)
-    return render(request, "org/calendar/_hours_row.html", {"row": rows[weekday], "can_edit": True, "saved": True})
+    return render(
+        request, "org/calendar/_hours_row.html", {"row": rows[weekday], "can_edit": True, "saved": True}
+    )
 
 
 # --- A year's holidays ----------------------------------------------------------------------------------
@@ -246,7 +264,11 @@ def enter_holidays(request: Request, session: SessionDep, actor: Editor, form: F
         {key: str(form.get(f"{key}_{i}", "")).strip() for key in ("name", "start", "end", "makeup")}
         for i in range(HOLIDAY_ROWS)
     ]
-    values = {"year": str(form.get("year", "")), "rows": rows, "replace_year": form.get("replace_year") == "1"}
+    values = {
+        "year": str(form.get("year", "")),
+        "rows": rows,
+        "replace_year": form.get("replace_year") == "1",
+    }
     row_of: list[int] = []
     try:
         try:

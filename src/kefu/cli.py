@@ -1,0 +1,115 @@
+"""The `kefu` command: serve, migrate, worker, demo, create-admin."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="kefu — customer-service center platform", no_args_is_help=True, add_completion=False)
+
+
+def _setup() -> None:
+    from kefu.db import db
+    from kefu.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db.configure(get_settings().resolved_database_url())
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date and make sure the built-ins exist."""
+    from kefu import bootstrap
+    from kefu.db import db
+    from kefu.migrate import upgrade
+
+    _setup()
+    assert db.engine is not None
+    upgrade(db.engine)
+    with db.unit_of_work() as session:
+        bootstrap.ensure_builtins(session)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (server mode)")] = 1,
+) -> None:
+    """Run the web application."""
+    import uvicorn
+
+    from kefu.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO)
+    settings = get_settings()
+    if workers > 1 and not settings.server_mode:
+        raise typer.BadParameter("several workers need server mode (KEFU_REDIS_URL and PostgreSQL)")
+    uvicorn.run("kefu.asgi:app", host=host, port=port, workers=workers, proxy_headers=False,
+                log_level="info")
+
+
+@app.command()
+def worker(threads: Annotated[int, typer.Option(help="Worker threads")] = 4) -> None:
+    """Consume background jobs and run periodic tasks (server mode)."""
+    from kefu.core import jobs
+
+    _setup()
+    import kefu.app  # noqa: F401 — registers every task
+
+    consumer = jobs.start_consumer(workers=threads, embedded=False)
+    consumer.run()
+
+
+@app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Option(prompt=True)],
+    name: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Create an administrator account (holds the built-in all-permissions role)."""
+    from kefu import bootstrap
+    from kefu.core import security
+    from kefu.db import db
+    from kefu.org.models import User
+
+    _setup()
+    problems = security.password_problems(password, username=username, min_length=8)
+    if problems:
+        message, values = problems[0]
+        raise typer.BadParameter(message % values)
+    with db.unit_of_work() as session:
+        role = bootstrap.ensure_builtins(session)
+        user = User(username=username, name=name, password_hash=security.hash_password(password),
+                    must_change_password=False, roles=[role])
+        session.add(user)
+    typer.echo(f"administrator {username} created")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server afterwards")] = True,
+) -> None:
+    """Create the demo organisation (idempotent), print its accounts, and start the server."""
+    from kefu import demo as demo_data
+
+    migrate()
+    from kefu.db import db
+
+    with db.unit_of_work() as session:
+        accounts = demo_data.seed(session)
+    typer.echo("\nDemo accounts (account / password / role):")
+    for username, password, role in accounts:
+        typer.echo(f"  {username:<14} {password:<16} {role}")
+    typer.echo(f"\nOpen http://{host}:{port}/ in a browser.\n")
+    if serve_:
+        serve(host=host, port=port, workers=1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,98 @@
+"""The demo organisation: a customer-service center with a user for every role. Idempotent."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu import bootstrap
+from kefu.core import security
+from kefu.notices.service import notify
+from kefu.org.models import DataScope, Department, Role, User, UserGroup
+
+DEMO_PASSWORD = "Demo@2026"
+
+DEPARTMENTS = [
+    # code, name, parent code
+    ("KF", "客服中心", None),
+    ("KF-L1A", "一线话务一组", "KF"),
+    ("KF-L1B", "一线话务二组", "KF"),
+    ("KF-BO", "后台处理组", "KF"),
+    ("KF-QA", "质检组", "KF"),
+    ("KF-KB", "知识管理组", "KF"),
+    ("IT", "信息技术部", None),
+]
+
+GROUPS = [
+    # code, name, functions
+    ("service", "客服业务", ["notices.messages", "admin.users", "admin.shifts"]),
+    ("audit", "审计", ["audit.log", "audit.errors"]),
+]
+
+ROLES = [
+    # group, code, name, scope, permissions
+    ("service", "agent", "话务员", DataScope.OWN, ["notices.messages.send"]),
+    ("service", "leader", "班长", DataScope.DEPARTMENT,
+     ["notices.messages.send", "admin.users.view", "admin.shifts.view", "admin.shifts.edit"]),
+    ("service", "backoffice", "后台处理人员", DataScope.DEPARTMENT, ["notices.messages.send"]),
+    ("service", "kb_editor", "知识编辑", DataScope.OWN, ["notices.messages.send"]),
+    ("audit", "auditor", "审计员", DataScope.ALL, ["audit.log.view", "audit.log.export", "audit.errors.view",
+                                                    "audit.errors.export"]),
+]
+
+USERS = [
+    # username, name, department, role codes, agent no, extension
+    ("admin", "系统管理员", "IT", ["admin"], "", ""),
+    ("agent01", "张敏", "KF-L1A", ["agent"], "1001", "8001"),
+    ("agent02", "李强", "KF-L1B", ["agent"], "1002", "8002"),
+    ("leader01", "王芳", "KF-L1A", ["leader"], "1090", "8090"),
+    ("backoffice01", "赵磊", "KF-BO", ["backoffice"], "", "8101"),
+    ("kbeditor01", "陈静", "KF-KB", ["kb_editor"], "", "8201"),
+    ("auditor01", "刘洋", "KF-QA", ["auditor"], "", "8301"),
+]
+
+
+def seed(session: Session) -> list[tuple[str, str, str]]:
+    """Create what is missing; returns (account, password, role name) for every demo user."""
+    admin_role = bootstrap.ensure_builtins(session)
+    depts: dict[str, Department] = {d.code: d for d in session.scalars(select(Department))}
+    for code, name, parent in DEPARTMENTS:
+        if code in depts:
+            continue
+        parent_dept = depts[parent] if parent else None
+        dept = Department(code=code, name=name, parent_id=parent_dept.id if parent_dept else None)
+        session.add(dept)
+        session.flush()
+        dept.path = (parent_dept.path if parent_dept else "/") + f"{dept.id}/"
+        depts[code] = dept
+    groups = {g.code: g for g in session.scalars(select(UserGroup))}
+    for code, name, functions in GROUPS:
+        if code not in groups:
+            groups[code] = UserGroup(code=code, name=name, functions=functions)
+            session.add(groups[code])
+    session.flush()
+    roles: dict[str, Role] = {"admin": admin_role}
+    for group_code, code, name, scope, permissions in ROLES:
+        group = groups[group_code]
+        role = session.scalars(select(Role).where(Role.group_id == group.id, Role.code == code)).first()
+        if role is None:
+            role = Role(group_id=group.id, code=code, name=name, data_scope=scope, permissions=permissions)
+            session.add(role)
+        roles[code] = role
+    session.flush()
+    depts["KF-L1A"].supervisor_id = None
+    accounts = []
+    for username, name, dept_code, role_codes, agent_no, ext in USERS:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            user = User(username=username, name=name, department_id=depts[dept_code].id,
+                        password_hash=security.hash_password(DEMO_PASSWORD), must_change_password=False,
+                        agent_no=agent_no, phone_ext=ext, roles=[roles[c] for c in role_codes])
+            session.add(user)
+            session.flush()
+            notify(session, user_ids=[user.id], title="欢迎使用客服中心平台",
+                   body="这是演示环境。消息会实时推送到这里。", link="/")
+        accounts.append((username, DEMO_PASSWORD, "、".join(roles[c].name for c in role_codes)))
+    leader = session.scalars(select(User).where(User.username == "leader01")).one()
+    depts["KF-L1A"].supervisor_id = leader.id
+    return accounts
