@@ -50,8 +50,11 @@ def test_every_route_is_classified():
     assert not unclassified, f"routes without a permission gate and not declared public: {unclassified}"
 
 
-@pytest.mark.parametrize(("method", "path", "permissions"), [r for r in ROUTES if (r[0], r[1]) not in PUBLIC],
-                         ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize(
+    ("method", "path", "permissions"),
+    [r for r in ROUTES if (r[0], r[1]) not in PUBLIC],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 def test_route_refuses_the_anonymous_and_the_unpermitted(client, factory, method, path, permissions):
     anonymous = client.request(method, concrete(path), json={})
     assert anonymous.status_code == 401, anonymous.text

@@ -61,35 +61,71 @@ def _token(c: Ctx) -> ApiToken:
 
 
 SCENARIOS: dict[tuple[str, str], Scenario] = {
-    ("POST", "/api/v1/auth/login"): lambda c: ("/api/v1/auth/login", {"username": c.admin.username,
-                                                                       "password": PASSWORD}),
-    ("POST", "/api/v1/me/password"): lambda c: ("/api/v1/me/password", {"current_password": PASSWORD,
-                                                                         "new_password": "An0ther-pass!"}),
+    ("POST", "/api/v1/auth/login"): lambda c: (
+        "/api/v1/auth/login",
+        {"username": c.admin.username, "password": PASSWORD},
+    ),
+    ("POST", "/api/v1/me/password"): lambda c: (
+        "/api/v1/me/password",
+        {"current_password": PASSWORD, "new_password": "An0ther-pass!"},
+    ),
     ("POST", "/api/v1/notifications/read"): lambda c: (
-        c.factory_notify(), ("/api/v1/notifications/read", {}))[1],
-    ("POST", "/api/v1/notifications/send"): lambda c: ("/api/v1/notifications/send",
-                                                        {"to_user_ids": [c.admin.id], "title": "hello"}),
-    ("POST", "/api/v1/org/departments"): lambda c: ("/api/v1/org/departments", {"code": "W1", "name": "walk"}),
+        c.factory_notify(),
+        ("/api/v1/notifications/read", {}),
+    )[1],
+    ("POST", "/api/v1/notifications/send"): lambda c: (
+        "/api/v1/notifications/send",
+        {"to_user_ids": [c.admin.id], "title": "hello"},
+    ),
+    ("POST", "/api/v1/org/departments"): lambda c: (
+        "/api/v1/org/departments",
+        {"code": "W1", "name": "walk"},
+    ),
     ("PATCH", "/api/v1/org/departments/{department_id}"): lambda c: (
-        f"/api/v1/org/departments/{_dept(c).id}", {"name": "renamed"}),
+        f"/api/v1/org/departments/{_dept(c).id}",
+        {"name": "renamed"},
+    ),
     ("DELETE", "/api/v1/org/departments/{department_id}"): lambda c: (
-        f"/api/v1/org/departments/{_dept(c).id}", None),
+        f"/api/v1/org/departments/{_dept(c).id}",
+        None,
+    ),
     ("POST", "/api/v1/org/groups"): lambda c: ("/api/v1/org/groups", {"code": "wg", "name": "walk"}),
-    ("PATCH", "/api/v1/org/groups/{group_id}"): lambda c: (f"/api/v1/org/groups/{_group(c).id}", {"name": "g2"}),
+    ("PATCH", "/api/v1/org/groups/{group_id}"): lambda c: (
+        f"/api/v1/org/groups/{_group(c).id}",
+        {"name": "g2"},
+    ),
     ("DELETE", "/api/v1/org/groups/{group_id}"): lambda c: (
-        f"/api/v1/org/groups/{c.factory_empty_group().id}", None),
-    ("POST", "/api/v1/org/roles"): lambda c: ("/api/v1/org/roles", {"group_id": _group(c).id, "code": "wr",
-                                                                    "name": "walk"}),
+        f"/api/v1/org/groups/{c.factory_empty_group().id}",
+        None,
+    ),
+    ("POST", "/api/v1/org/roles"): lambda c: (
+        "/api/v1/org/roles",
+        {"group_id": _group(c).id, "code": "wr", "name": "walk"},
+    ),
     ("PATCH", "/api/v1/org/roles/{role_id}"): lambda c: (f"/api/v1/org/roles/{_role(c).id}", {"name": "r2"}),
     ("DELETE", "/api/v1/org/roles/{role_id}"): lambda c: (f"/api/v1/org/roles/{_role(c).id}", None),
     ("POST", "/api/v1/org/users"): lambda c: ("/api/v1/org/users", {"username": "walker", "name": "Walker"}),
-    ("PATCH", "/api/v1/org/users/{user_id}"): lambda c: (f"/api/v1/org/users/{_fresh_user(c).id}", {"name": "n2"}),
+    ("PATCH", "/api/v1/org/users/{user_id}"): lambda c: (
+        f"/api/v1/org/users/{_fresh_user(c).id}",
+        {"name": "n2"},
+    ),
     ("DELETE", "/api/v1/org/users/{user_id}"): lambda c: (f"/api/v1/org/users/{_fresh_user(c).id}", None),
     ("POST", "/api/v1/org/users/{user_id}/reset-password"): lambda c: (
-        f"/api/v1/org/users/{_fresh_user(c).id}/reset-password", None),
-    ("POST", "/api/v1/org/users/{user_id}/unlock"): lambda c: (f"/api/v1/org/users/{_fresh_user(c).id}/unlock", None),
-    ("POST", "/api/v1/org/ip-rules"): lambda c: ("/api/v1/org/ip-rules", {"scope": "global", "cidr": "127.0.0.1"}),
-    ("PATCH", "/api/v1/org/ip-rules/{rule_id}"): lambda c: (f"/api/v1/org/ip-rules/{_rule(c).id}", {"note": "n"}),
+        f"/api/v1/org/users/{_fresh_user(c).id}/reset-password",
+        None,
+    ),
+    ("POST", "/api/v1/org/users/{user_id}/unlock"): lambda c: (
+        f"/api/v1/org/users/{_fresh_user(c).id}/unlock",
+        None,
+    ),
+    ("POST", "/api/v1/org/ip-rules"): lambda c: (
+        "/api/v1/org/ip-rules",
+        {"scope": "global", "cidr": "127.0.0.1"},
+    ),
+    ("PATCH", "/api/v1/org/ip-rules/{rule_id}"): lambda c: (
+        f"/api/v1/org/ip-rules/{_rule(c).id}",
+        {"note": "n"},
+    ),
     ("DELETE", "/api/v1/org/ip-rules/{rule_id}"): lambda c: (f"/api/v1/org/ip-rules/{_rule(c).id}", None),
     ("POST", "/api/v1/org/tokens"): lambda c: ("/api/v1/org/tokens", {"user_id": c.admin.id, "name": "walk"}),
     ("DELETE", "/api/v1/org/tokens/{token_id}"): lambda c: (f"/api/v1/org/tokens/{_token(c).id}", None),

@@ -13,14 +13,25 @@ from tests.support import PASSWORD, browser_login
 
 def _login(client, username, password=PASSWORD):
     client.get("/login")
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": client.cookies.get("kefu_login_csrf"), "next": "/inbox"},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": client.cookies.get("kefu_login_csrf"),
+            "next": "/inbox",
+        },
+        follow_redirects=False,
+    )
 
 
 def _actions(session, user_id):
-    return [a.action for a in session.scalars(select(AuditLog).where(AuditLog.target_id == str(user_id),
-                                                                     AuditLog.target_type == "app_user"))]
+    return [
+        a.action
+        for a in session.scalars(
+            select(AuditLog).where(AuditLog.target_id == str(user_id), AuditLog.target_type == "app_user")
+        )
+    ]
 
 
 def test_login_success_redirects_to_next_and_audits(client, factory, session):
@@ -63,7 +74,10 @@ def test_cookie_session_needs_csrf_for_api_writes_but_tokens_do_not(client, fact
     csrf = browser_login(client, user.username)
     body = {"to_user_ids": [user.id], "title": "hi"}
     assert client.post("/api/v1/notifications/send", json=body).status_code == 403
-    assert client.post("/api/v1/notifications/send", json=body, headers={"X-CSRF-Token": csrf}).status_code == 201
+    assert (
+        client.post("/api/v1/notifications/send", json=body, headers={"X-CSRF-Token": csrf}).status_code
+        == 201
+    )
     login = factory.token_login(user)
     fresh = TestClient(client.app, client=("127.0.0.1", 1))
     assert fresh.post("/api/v1/notifications/send", json=body, headers=login.headers).status_code == 201
@@ -100,11 +114,25 @@ def test_first_login_forces_password_change_with_policy(client, factory, session
     import re
 
     csrf = re.search(r'data-csrf="([^"]+)"', home.text).group(1)
-    weak = client.post("/account/password", data={"csrf_token": csrf, "current_password": PASSWORD,
-                                                  "new_password": "short", "confirm_password": "short"})
+    weak = client.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf,
+            "current_password": PASSWORD,
+            "new_password": "short",
+            "confirm_password": "short",
+        },
+    )
     assert weak.status_code == 422 and "至少" in weak.text
-    ok = client.post("/account/password", data={"csrf_token": csrf, "current_password": PASSWORD,
-                                                "new_password": "N3w-secret-pass", "confirm_password": "N3w-secret-pass"})
+    ok = client.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf,
+            "current_password": PASSWORD,
+            "new_password": "N3w-secret-pass",
+            "confirm_password": "N3w-secret-pass",
+        },
+    )
     assert ok.status_code == 200 and 'id="password-done"' in ok.text
     session.refresh(user)
     assert not user.must_change_password
@@ -113,8 +141,11 @@ def test_first_login_forces_password_change_with_policy(client, factory, session
 def test_api_password_change_names_the_field(client, factory):
     user = factory.user()
     login = factory.token_login(user)
-    r = client.post("/api/v1/me/password", json={"current_password": "wrong", "new_password": "N3w-secret-pass"},
-                    headers=login.headers)
+    r = client.post(
+        "/api/v1/me/password",
+        json={"current_password": "wrong", "new_password": "N3w-secret-pass"},
+        headers=login.headers,
+    )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "current_password"]
 
@@ -122,11 +153,15 @@ def test_api_password_change_names_the_field(client, factory):
 def test_revoked_and_expired_tokens_are_refused(client, factory, session):
     admin = factory.user(admin=True)
     login = factory.token_login(admin)
-    created = client.post("/api/v1/org/tokens", json={"user_id": admin.id, "name": "pbx"}, headers=login.headers)
+    created = client.post(
+        "/api/v1/org/tokens", json={"user_id": admin.id, "name": "pbx"}, headers=login.headers
+    )
     assert created.status_code == 201
     token = created.json()["token"]
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    assert client.delete(f"/api/v1/org/tokens/{created.json()['id']}", headers=login.headers).status_code == 204
+    assert (
+        client.delete(f"/api/v1/org/tokens/{created.json()['id']}", headers=login.headers).status_code == 204
+    )
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
@@ -150,8 +185,10 @@ def test_ip_restriction_refuses_with_page_and_audit(app, factory, session):
     # An admin cannot add a rule that shuts themselves out.
     login = factory.token_login(admin)
     r = TestClient(app, client=("10.8.1.1", 1)).post(
-        "/api/v1/org/ip-rules", json={"scope": "user", "user_id": admin.id, "cidr": "10.9.0.0/16"},
-        headers=login.headers)
+        "/api/v1/org/ip-rules",
+        json={"scope": "user", "user_id": admin.id, "cidr": "10.9.0.0/16"},
+        headers=login.headers,
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "cidr"]
 
 

@@ -14,10 +14,12 @@ def test_department_tree_moves_and_refuses_cycles(client, factory, session):
     admin = factory.token_login(factory.user(admin=True))
     h = admin.headers
     a = client.post("/api/v1/org/departments", json={"code": "HQ", "name": "总部"}, headers=h).json()
-    b = client.post("/api/v1/org/departments", json={"code": "CS", "name": "客服中心", "parent_id": a["id"]},
-                    headers=h).json()
-    c = client.post("/api/v1/org/departments", json={"code": "CS1", "name": "一组", "parent_id": b["id"]},
-                    headers=h).json()
+    b = client.post(
+        "/api/v1/org/departments", json={"code": "CS", "name": "客服中心", "parent_id": a["id"]}, headers=h
+    ).json()
+    c = client.post(
+        "/api/v1/org/departments", json={"code": "CS1", "name": "一组", "parent_id": b["id"]}, headers=h
+    ).json()
     assert c["path"] == f"/{a['id']}/{b['id']}/{c['id']}/"
     cycle = client.patch(f"/api/v1/org/departments/{b['id']}", json={"parent_id": c["id"]}, headers=h)
     assert cycle.status_code == 422 and cycle.json()["detail"][0]["loc"] == ["body", "parent_id"]
@@ -31,7 +33,10 @@ def test_department_tree_moves_and_refuses_cycles(client, factory, session):
 
 def test_duplicate_code_is_422_and_writes_nothing(client, factory, session):
     h = factory.token_login(factory.user(admin=True)).headers
-    assert client.post("/api/v1/org/departments", json={"code": "X1", "name": "甲"}, headers=h).status_code == 201
+    assert (
+        client.post("/api/v1/org/departments", json={"code": "X1", "name": "甲"}, headers=h).status_code
+        == 201
+    )
     before = _audit_count(session)
     r = client.post("/api/v1/org/departments", json={"code": "X1", "name": "乙"}, headers=h)
     assert r.status_code == 422
@@ -50,20 +55,34 @@ def test_missing_field_is_422_naming_it(client, factory):
 
 def test_roles_only_grant_what_the_group_allows(client, factory):
     h = factory.token_login(factory.user(admin=True)).headers
-    g = client.post("/api/v1/org/groups", json={"code": "cs", "name": "客服", "functions": ["admin.users"]},
-                    headers=h).json()
-    bad = client.post("/api/v1/org/roles", json={"group_id": g["id"], "code": "lead", "name": "班长",
-                                                 "permissions": ["admin.roles.edit"]}, headers=h)
+    g = client.post(
+        "/api/v1/org/groups", json={"code": "cs", "name": "客服", "functions": ["admin.users"]}, headers=h
+    ).json()
+    bad = client.post(
+        "/api/v1/org/roles",
+        json={"group_id": g["id"], "code": "lead", "name": "班长", "permissions": ["admin.roles.edit"]},
+        headers=h,
+    )
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "permissions"]
-    ok = client.post("/api/v1/org/roles", json={"group_id": g["id"], "code": "lead", "name": "班长",
-                                                "permissions": ["admin.users.view"], "data_scope": "department"},
-                     headers=h)
+    ok = client.post(
+        "/api/v1/org/roles",
+        json={
+            "group_id": g["id"],
+            "code": "lead",
+            "name": "班长",
+            "permissions": ["admin.users.view"],
+            "data_scope": "department",
+        },
+        headers=h,
+    )
     assert ok.status_code == 201, ok.text
 
 
 def test_user_scope_hides_other_departments(client, factory):
     north, south = factory.department("北区"), factory.department("南区")
-    lead = factory.user(["admin.users.view", "admin.users.edit"], scope=DataScope.DEPARTMENT, department=north)
+    lead = factory.user(
+        ["admin.users.view", "admin.users.edit"], scope=DataScope.DEPARTMENT, department=north
+    )
     mine = factory.user(department=north)
     theirs = factory.user(department=south)
     h = factory.token_login(lead).headers
@@ -89,8 +108,9 @@ def test_nobody_grants_permissions_they_do_not_hold(client, factory, session):
     hr = factory.user(["admin.users.view", "admin.users.create", "admin.users.edit"])
     admin_role = factory.role(all_permissions=True)
     h = factory.token_login(hr).headers
-    r = client.post("/api/v1/org/users", json={"username": "mallory", "name": "M", "role_ids": [admin_role.id]},
-                    headers=h)
+    r = client.post(
+        "/api/v1/org/users", json={"username": "mallory", "name": "M", "role_ids": [admin_role.id]}, headers=h
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "role_ids"]
     assert session.scalar(select(User).where(User.username == "mallory")) is None
 
@@ -104,4 +124,7 @@ def test_created_user_gets_a_temporary_password_and_can_sign_in(client, factory)
     assert login.status_code == 200 and login.json()["must_change_password"] is True
     reset = client.post(f"/api/v1/org/users/{r.json()['id']}/reset-password", headers=h)
     assert reset.status_code == 200
-    assert client.post("/api/v1/auth/login", json={"username": "li.si", "password": temporary}).status_code == 401
+    assert (
+        client.post("/api/v1/auth/login", json={"username": "li.si", "password": temporary}).status_code
+        == 401
+    )

@@ -40,8 +40,11 @@ class CsrfFailed(KefuError):
         super().__init__("The form has expired. Reload the page and try again")
 
 
-def get_session(request: Request) -> Session:
-    """The request's session; the request middleware commits or rolls it back."""
+async def get_session(request: Request) -> Session:
+    """The request's session; the request middleware commits or rolls it back.
+
+    Async only to spare a thread-pool hop: creating a session does no I/O.
+    """
     session: Session | None = request.state._state.get(SESSION_KEY)
     if session is None:
         session = db.session()

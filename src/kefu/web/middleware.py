@@ -81,18 +81,13 @@ class RequestMiddleware:
             session: Session | None = state.pop(SESSION_KEY, None)
             if session is None:
                 return True
+            commit = status < 400 or bool(session.info.get("kefu_commit_on_error"))
             try:
-                if status < 400 or session.info.get("kefu_commit_on_error"):
-                    await to_thread.run_sync(session.commit)
-                else:
-                    await to_thread.run_sync(session.rollback)
+                await to_thread.run_sync(_end, session, commit)
                 return True
             except Exception as exc:
-                await to_thread.run_sync(session.rollback)
                 await to_thread.run_sync(_store_error, exc, state)
                 return False
-            finally:
-                await to_thread.run_sync(session.close)
 
         async def send_wrapper(message: Message) -> None:
             nonlocal started
@@ -112,8 +107,7 @@ class RequestMiddleware:
         except Exception as exc:
             session: Session | None = state.pop(SESSION_KEY, None)
             if session is not None:
-                await to_thread.run_sync(session.rollback)
-                await to_thread.run_sync(session.close)
+                await to_thread.run_sync(_end, session, False)
             log.exception("unhandled error %s on %s %s", correlation_id, ctx.method, ctx.path)
             await to_thread.run_sync(_store_error, exc, state)
             if not started:
@@ -130,6 +124,20 @@ class RequestMiddleware:
 
 class _CommitFailed(Exception):
     pass
+
+
+def _end(session: Session, commit: bool) -> None:
+    """Finish the unit of work in one trip to the thread pool."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 def _store_error(exc: BaseException, state: dict[str, Any]) -> None:
