@@ -86,9 +86,12 @@ def connection(engine: Engine) -> Iterator[Connection]:
     try:
         yield conn
     finally:
+        from kefu.org.config import dictionary
+
         db._factory, db.engine = previous
         outer.rollback()
         conn.close()
+        dictionary.invalidate()  # the per-process cache must not outlive the rolled-back rows
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,7 +41,8 @@ def routers() -> list[APIRouter]:
         shell_pages.router,
         org_api.router,
         org_pages.router,
-        config_api.router,
+        config_api.dictionary_router,
+        config_api.parameters_router,
         config_pages.router,
         notices_api.router,
         notices_pages.router,
@@ -51,6 +53,8 @@ def routers() -> list[APIRouter]:
 
 def create_app(settings: Settings | None = None, *, configure_database: bool = True) -> FastAPI:
     settings = settings or get_settings()
+    import kefu.tasks  # noqa: F401 — registers every background task
+
     clock.set_local_tz(settings.timezone)
     if configure_database:
         db.configure(settings.resolved_database_url(), echo=settings.sql_echo)
@@ -58,13 +62,18 @@ def create_app(settings: Settings | None = None, *, configure_database: bool = T
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from kefu.org.config import dictionary
+
         events.hub.start()
+        followers = [asyncio.create_task(dictionary.follow_changes())]
         consumer = None
         if settings.jobs_in_process and not settings.jobs_immediate:
             consumer = jobs.start_consumer(embedded=True)
         try:
             yield
         finally:
+            for task in followers:
+                task.cancel()
             if consumer is not None:
                 consumer.stop(graceful=True)
             events.hub.stop()

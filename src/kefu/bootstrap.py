@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kefu.org.config.dictionary import seed_defaults
 from kefu.org.models import DataScope, Role, UserGroup
 
 SYSTEM_GROUP = "system"
@@ -25,10 +26,5 @@ def ensure_builtins(session: Session) -> Role:
                     data_scope=DataScope.ALL, permissions=[])
         session.add(role)
         session.flush()
-    try:
-        from kefu.org.config.dictionary import seed_defaults
-    except ImportError:  # the dictionary module is optional during development
-        pass
-    else:
-        seed_defaults(session)
+    seed_defaults(session)
     return role

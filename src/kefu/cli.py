@@ -58,7 +58,7 @@ def worker(threads: Annotated[int, typer.Option(help="Worker threads")] = 4) -> 
     from kefu.core import jobs
 
     _setup()
-    import kefu.app  # noqa: F401 — registers every task
+    import kefu.tasks  # noqa: F401 — registers every task
 
     consumer = jobs.start_consumer(workers=threads, embedded=False)
     consumer.run()

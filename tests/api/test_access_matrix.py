@@ -45,6 +45,15 @@ def concrete(path: str) -> str:
 ROUTES = api_routes()
 
 
+def test_routers_are_flat():
+    """Routes of a nested `include_router` would hide from this walker: list sub-routers in routers()."""
+    from starlette.routing import BaseRoute, Route
+
+    for router in routers():
+        nested = [r for r in router.routes if isinstance(r, BaseRoute) and not isinstance(r, (APIRoute, Route))]
+        assert not nested, f"{router.prefix or router}: include sub-routers in kefu.app.routers() instead"
+
+
 def test_every_route_is_classified():
     unclassified = [(m, p) for m, p, perms in ROUTES if not perms and (m, p) not in PUBLIC | ANY_SIGNED_IN]
     assert not unclassified, f"routes without a permission gate and not declared public: {unclassified}"

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from kefu.audit import service as audit_service
 from kefu.audit.models import AuditLog
+from kefu.org.config.models import DictType
 from kefu.org.models import ApiToken, Department, IpRule, Role, User, UserGroup
 from tests.api.test_access_matrix import ROUTES
 from tests.support import PASSWORD, Factory
@@ -60,7 +61,39 @@ def _token(c: Ctx) -> ApiToken:
     return c.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).first()
 
 
+def _dict_type(c: Ctx) -> DictType:
+    from kefu.org.config.models import DictItem
+
+    t = DictType(code=f"walk_{c.admin.id}", name="walk",
+                 items=[DictItem(code="a", label="甲", sort=1), DictItem(code="b", label="乙", sort=2)])
+    c.session.add(t)
+    c.session.flush()
+    return t
+
+
+def _reorder(c: Ctx) -> tuple[str, dict[str, Any]]:
+    t = _dict_type(c)
+    return f"/api/v1/dictionary/{t.code}/items/order", {"item_ids": [i.id for i in reversed(t.items)]}
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
+    ("POST", "/api/v1/dictionary"): lambda c: ("/api/v1/dictionary", {"code": "walk_type", "name": "walk"}),
+    ("PATCH", "/api/v1/dictionary/{code}"): lambda c: (f"/api/v1/dictionary/{_dict_type(c).code}", {"name": "w2"}),
+    ("DELETE", "/api/v1/dictionary/{code}"): lambda c: (f"/api/v1/dictionary/{_dict_type(c).code}", None),
+    ("POST", "/api/v1/dictionary/{code}/items"): lambda c: (
+        f"/api/v1/dictionary/{_dict_type(c).code}/items",
+        {"code": "c", "label": "丙"},
+    ),
+    ("PUT", "/api/v1/dictionary/{code}/items/order"): _reorder,
+    ("PATCH", "/api/v1/dictionary/{code}/items/{item_id}"): lambda c: (
+        (lambda t: f"/api/v1/dictionary/{t.code}/items/{t.items[0].id}")(_dict_type(c)),
+        {"label": "甲甲"},
+    ),
+    ("DELETE", "/api/v1/dictionary/{code}/items/{item_id}"): lambda c: (
+        (lambda t: f"/api/v1/dictionary/{t.code}/items/{t.items[0].id}")(_dict_type(c)),
+        None,
+    ),
+    ("PUT", "/api/v1/parameters/{key}"): lambda c: ("/api/v1/parameters/security.lockout_threshold", {"value": 6}),
     ("POST", "/api/v1/auth/login"): lambda c: (
         "/api/v1/auth/login",
         {"username": c.admin.username, "password": PASSWORD},

@@ -12,7 +12,8 @@ from sqlalchemy import event, func, select, update
 from kefu.audit.models import AuditLog
 from kefu.core import events
 from kefu.org.config import dictionary
-from kefu.org.config.dictionary_seed import DEFAULTS, seed_defaults
+from kefu.org.config.dictionary import seed_defaults
+from kefu.org.config.dictionary_seed import DEFAULTS
 from kefu.org.config.models import DictItem, DictType
 from tests.support import browser_login
 
@@ -83,7 +84,9 @@ def test_type_and_item_crud(client, admin, session):
     assert [i["code"] for i in detail["items"]] == ["broadband", "tv", "mobile"]
     assert [i["sort"] for i in detail["items"]] == [0, 1, 2]
 
-    r = client.patch(f"{API}/business_type/items/{ids[1]}", json={"label": "有线电视", "label_en": "Cable TV"}, headers=h)
+    r = client.patch(
+        f"{API}/business_type/items/{ids[1]}", json={"label": "有线电视", "label_en": "Cable TV"}, headers=h
+    )
     assert r.status_code == 200 and r.json()["label"] == "有线电视" and r.json()["label_en"] == "Cable TV"
 
     r = client.put(f"{API}/business_type/items/order", json={"item_ids": [ids[2], ids[0], ids[1]]}, headers=h)
@@ -109,7 +112,9 @@ def test_type_and_item_crud(client, admin, session):
         "dictionary.item.delete",
         "dictionary.type.delete",
     ]
-    rows = {a.action: a for a in session.scalars(select(AuditLog).where(AuditLog.function == "admin.dictionary"))}
+    rows = {
+        a.action: a for a in session.scalars(select(AuditLog).where(AuditLog.function == "admin.dictionary"))
+    }
     assert rows["dictionary.item.update"].before == {"label": "电视", "label_en": ""}
     assert rows["dictionary.item.update"].after == {"label": "有线电视", "label_en": "Cable TV"}
     assert rows["dictionary.type.update"].before == {"code": "business_type", "name": "业务类型"}
@@ -156,7 +161,12 @@ def test_item_updates_are_checked_too(client, admin, session, seeded):
     assert error_field(client.patch(url, json={"label": ""}, headers=admin.headers)) == "label"
     assert client.patch(url, json={"code": items[0]["code"]}, headers=admin.headers).status_code == 200
     other = client.post(API, json={"code": "other", "name": "其他"}, headers=admin.headers).json()
-    assert client.patch(f"{API}/other/items/{items[0]['id']}", json={"label": "x"}, headers=admin.headers).status_code == 404
+    assert (
+        client.patch(
+            f"{API}/other/items/{items[0]['id']}", json={"label": "x"}, headers=admin.headers
+        ).status_code
+        == 404
+    )
     assert other["code"] == "other"
 
 
@@ -193,7 +203,10 @@ def test_system_types_keep_their_code_and_cannot_be_deleted(client, admin, sessi
     assert error_field(client.patch(f"{API}/channel", json={"code": "channels"}, headers=h)) == "code"
     r = client.patch(f"{API}/channel", json={"code": "channel", "name": "来源渠道"}, headers=h)
     assert r.status_code == 200 and r.json()["name"] == "来源渠道" and r.json()["is_system"]
-    assert client.post(f"{API}/channel/items", json={"code": "app", "label": "手机应用"}, headers=h).status_code == 201
+    assert (
+        client.post(f"{API}/channel/items", json={"code": "app", "label": "手机应用"}, headers=h).status_code
+        == 201
+    )
     assert session.scalar(select(DictType).where(DictType.code == "channel")) is not None
 
 
@@ -255,6 +268,15 @@ def test_a_transaction_older_than_a_change_does_not_fill_the_cache(session, seed
     assert len(statements) == 1
 
 
+def test_type_list_query_count_does_not_grow(client, admin, engine, seeded):
+    with selects(engine) as before:
+        assert client.get(API, headers=admin.headers).status_code == 200
+    client.post(API, json={"code": "extra", "name": "额外"}, headers=admin.headers)
+    with selects(engine) as after:
+        assert len(client.get(API, headers=admin.headers).json()) == len(DEFAULTS) + 1
+    assert len(after) == len(before)
+
+
 def test_uncommitted_changes_are_seen_by_their_session_only(session, seeded, factory):
     actor = factory.actor(factory.user(ALL))
     urgency = dictionary.get_type(session, "urgency")
@@ -267,8 +289,15 @@ def test_uncommitted_changes_are_seen_by_their_session_only(session, seeded, fac
 def test_seed_is_idempotent(session):
     created = seed_defaults(session)
     assert created == [t.code for t in DEFAULTS]
-    assert set(created) >= {"channel", "urgency", "case_nature", "satisfaction", "close_reason",
-                            "customer_tier", "not_reached_reason"}
+    assert set(created) >= {
+        "channel",
+        "urgency",
+        "case_nature",
+        "satisfaction",
+        "close_reason",
+        "customer_tier",
+        "not_reached_reason",
+    }
     types = session.scalars(select(DictType).where(DictType.code.in_(created))).all()
     assert all(t.is_system for t in types)
     item_count = session.scalar(select(func.count()).select_from(DictItem))
@@ -280,7 +309,11 @@ def test_seed_is_idempotent(session):
     assert [(v.label, v.label_en) for v in channel][:2] == [("电话", "Phone"), ("信函", "Letter")]
     assert len(channel) == 8
     assert [v.label for v in dictionary.items(session, "satisfaction")] == [
-        "非常满意", "满意", "一般", "不满意", "非常不满意"
+        "非常满意",
+        "满意",
+        "一般",
+        "不满意",
+        "非常不满意",
     ]
 
 
@@ -304,7 +337,9 @@ def test_dictionary_page_renders_in_chinese(client, page_admin):
 
 def test_bad_page_post_reshows_the_form_with_the_message(client, page_admin, session):
     csrf = page_admin
-    r = client.post("/admin/dictionary/urgency/items", data={"csrf_token": csrf, "item_code": "low", "label": ""})
+    r = client.post(
+        "/admin/dictionary/urgency/items", data={"csrf_token": csrf, "item_code": "low", "label": ""}
+    )
     assert r.status_code == 422
     assert 'data-error-for="label"' in r.text and "此项必填" in r.text
     assert 'value="low"' in r.text and "<html" in r.text
@@ -314,11 +349,16 @@ def test_bad_page_post_reshows_the_form_with_the_message(client, page_admin, ses
         headers={"HX-Request": "true", "X-CSRF-Token": csrf},
     )
     assert htmx.status_code == 422
-    assert htmx.text.lstrip().startswith("<div id=\"dict-panel\"") or 'id="dict-panel"' in htmx.text[:300]
+    assert htmx.text.lstrip().startswith('<div id="dict-panel"') or 'id="dict-panel"' in htmx.text[:300]
     assert 'data-error-for="item_code"' in htmx.text and "<html" not in htmx.text
     r = client.post("/admin/dictionary", data={"csrf_token": csrf, "code": "Bad", "name": "坏"})
     assert r.status_code == 422 and 'data-error-for="code"' in r.text
-    assert session.scalar(select(func.count()).select_from(DictItem).where(DictItem.code.in_(["low", "Low Level"]))) == 0
+    assert (
+        session.scalar(
+            select(func.count()).select_from(DictItem).where(DictItem.code.in_(["low", "Low Level"]))
+        )
+        == 0
+    )
     assert session.scalar(select(DictType).where(DictType.code == "Bad")) is None
 
 
@@ -327,11 +367,16 @@ def test_item_editing_through_the_page(client, page_admin, session):
     hx = {"HX-Request": "true", "X-CSRF-Token": csrf}
     r = client.post("/admin/dictionary/urgency/items", data={"item_code": "low", "label": "不急"}, headers=hx)
     assert r.status_code == 200 and 'data-item="low"' in r.text
+    assert 'id="dict-count-urgency" hx-swap-oob="true">4<' in r.text  # the count on the left follows
     ids = {v.code: v.id for v in dictionary.items(session, "urgency")}
-    r = client.post(f"/admin/dictionary/urgency/items/{ids['low']}/move", data={"direction": "up"}, headers=hx)
+    r = client.post(
+        f"/admin/dictionary/urgency/items/{ids['low']}/move", data={"direction": "up"}, headers=hx
+    )
     assert r.status_code == 200
     assert [v.code for v in dictionary.items(session, "urgency")] == ["normal", "urgent", "low", "critical"]
-    r = client.post(f"/admin/dictionary/urgency/items/{ids['low']}/enabled", data={"enabled": "false"}, headers=hx)
+    r = client.post(
+        f"/admin/dictionary/urgency/items/{ids['low']}/enabled", data={"enabled": "false"}, headers=hx
+    )
     assert r.status_code == 200
     assert "low" not in [v.code for v in dictionary.items(session, "urgency")]
     r = client.get(f"/admin/dictionary/urgency?edit={ids['urgent']}", headers={"HX-Request": "true"})
@@ -353,7 +398,10 @@ def test_item_editing_through_the_page(client, page_admin, session):
     r = client.post("/admin/dictionary/urgency/delete", data={"csrf_token": csrf})
     assert r.status_code == 409
     assert audit_actions(session, target_type="dict_item")[-4:] == [
-        "dictionary.item.create", "dictionary.item.update", "dictionary.item.update", "dictionary.item.delete"
+        "dictionary.item.create",
+        "dictionary.item.update",
+        "dictionary.item.update",
+        "dictionary.item.delete",
     ]
 
 
@@ -361,7 +409,9 @@ def test_dictionary_pages_need_permission(client, factory, seeded):
     user = factory.user(["admin.dictionary.view"])
     csrf = browser_login(client, user.username)
     assert client.get("/admin/dictionary").status_code == 200
-    r = client.post("/admin/dictionary/urgency/items", data={"csrf_token": csrf, "item_code": "x", "label": "x"})
+    r = client.post(
+        "/admin/dictionary/urgency/items", data={"csrf_token": csrf, "item_code": "x", "label": "x"}
+    )
     assert r.status_code == 403
     other = factory.user(["admin.parameters.view"])
     client.cookies.clear()

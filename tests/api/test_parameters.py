@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from kefu.audit.models import AuditLog
 from kefu.org.config import parameters
 from kefu.org.config.models import ParameterHistory, SystemParameter
+from tests.api.test_dictionary import selects
 from tests.support import browser_login
 
 API = "/api/v1/parameters"
@@ -71,6 +72,18 @@ def test_change_keeps_history_and_audit(client, editor, session):
         (LOCKOUT, {"value": 7}, {"value": 9}),
     ]
     assert audits[0].actor_id == editor.user.id and audits[0].function == "admin.parameters"
+
+
+def test_list_query_count_does_not_grow(client, editor, engine):
+    with selects(engine) as before:
+        client.get(API, headers=editor.headers)
+    for key, value in [(LOCKOUT, 6), ("security.lockout_minutes", 30), ("site.name", "热线")]:
+        assert client.put(f"{API}/{key}", json={"value": value}, headers=editor.headers).status_code == 200
+    with selects(engine) as after:
+        assert [p["updated_by"] for p in client.get(API, headers=editor.headers).json()].count(
+            editor.user.name
+        ) == 3
+    assert len(after) == len(before)
 
 
 @pytest.mark.parametrize(
@@ -164,4 +177,7 @@ def test_parameter_pages_need_permission(client, factory):
     csrf = browser_login(client, viewer.username)
     r = client.get(f"/admin/parameters/{LOCKOUT}")
     assert r.status_code == 200 and 'id="parameter-form"' in r.text and "disabled" in r.text
-    assert client.post(f"/admin/parameters/{LOCKOUT}", data={"csrf_token": csrf, "value": "6"}).status_code == 403
+    assert (
+        client.post(f"/admin/parameters/{LOCKOUT}", data={"csrf_token": csrf, "value": "6"}).status_code
+        == 403
+    )

@@ -158,11 +158,15 @@ def publish(event: Event) -> None:
 
 def on_commit(session: Session, event: Event) -> None:
     """Publish `event` once `session` commits; drop it if the session rolls back."""
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before the next commit drops it too
     session.info.setdefault("kefu_pending_events", []).append(event)
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _publish_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released; the real commit is still to come
     for pending in session.info.pop("kefu_pending_events", []):
         publish(pending)
 

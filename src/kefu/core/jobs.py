@@ -48,11 +48,15 @@ def periodic(schedule: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Tas
 
 def enqueue_on_commit(session: Session, job: TaskWrapper, *args: Any, **kwargs: Any) -> None:
     """Enqueue `job(*args, **kwargs)` once `session` commits; never if it rolls back."""
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before the next commit drops it too
     session.info.setdefault("kefu_pending_jobs", []).append((job, args, kwargs))
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released; the real commit is still to come
     for job, args, kwargs in session.info.pop("kefu_pending_jobs", []):
         try:
             job(*args, **kwargs)

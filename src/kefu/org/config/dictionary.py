@@ -26,6 +26,7 @@ from kefu.org.config.dictionary_cache import (
     label,
     mark_changed,
 )
+from kefu.org.config.dictionary_seed import DEFAULTS
 from kefu.org.config.models import DictItem, DictType
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ __all__ = [
     "list_types",
     "mark_changed",
     "reorder_items",
+    "seed_defaults",
     "update_item",
     "update_type",
 ]
@@ -344,3 +346,40 @@ def reorder_items(session: Session, *, actor: Actor, dict_type: DictType, item_i
         )
         mark_changed(session, dict_type.code)
     return dict_type
+
+
+def seed_defaults(session: Session) -> list[str]:
+    """Create the system dictionaries that are missing; returns the codes created (empty: nothing to do).
+
+    Each type is created once, with its items, as a system type (its code is then fixed and it cannot
+    be deleted). After that the type belongs to the administrators: running the seed again leaves an
+    existing type exactly as it is, never re-creating an item they deleted or overwriting a label they
+    changed. The creation is audited as a system action (no acting user).
+    """
+    wanted = [seed.code for seed in DEFAULTS]
+    existing = set(session.scalars(select(DictType.code).where(DictType.code.in_(wanted))))
+    created: list[str] = []
+    for seed in DEFAULTS:
+        if seed.code in existing:
+            continue
+        dict_type = DictType(code=seed.code, name=seed.name, description=seed.description, is_system=True)
+        dict_type.items = [
+            DictItem(code=code, label=label, label_en=label_en, sort=position, enabled=True)
+            for position, (code, label, label_en) in enumerate(seed.items)
+        ]
+        session.add(dict_type)
+        created.append(seed.code)
+    if not created:
+        return created
+    session.flush()
+    audit.record(
+        session,
+        actor=None,
+        action="dictionary.seed",
+        function=FUNCTION,
+        target_type="dict_type",
+        summary="Created default dictionaries: " + ", ".join(created),
+        after={seed.code: [item[0] for item in seed.items] for seed in DEFAULTS if seed.code in created},
+    )
+    mark_changed(session, *created)
+    return created

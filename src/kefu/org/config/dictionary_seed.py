@@ -1,20 +1,8 @@
-"""The system dictionaries every deployment starts with (default data, not code).
-
-Each type is created once, with its items, and marked as a system type (its code is then fixed and
-it cannot be deleted). After that the items belong to the administrators: running the seed again
-never re-creates an item they deleted or overwrites a label they changed.
-"""
+"""The system dictionaries every deployment starts with: default data, read by `dictionary.seed_defaults`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from kefu.audit import service as audit
-from kefu.org.config import dictionary
-from kefu.org.config.models import DictItem, DictType
 
 
 @dataclass(frozen=True)
@@ -112,38 +100,3 @@ DEFAULTS: tuple[SeedType, ...] = (
         ),
     ),
 )
-
-
-def seed_defaults(session: Session) -> list[str]:
-    """Create the system dictionaries that are missing; returns the codes created (empty: nothing to do).
-
-    Idempotent: a type that exists already (under its code) is left exactly as it is. The creation is
-    audited as a system action (no acting user) and clears the read cache after commit.
-    """
-    wanted = [seed.code for seed in DEFAULTS]
-    existing = set(session.scalars(select(DictType.code).where(DictType.code.in_(wanted))))
-    created: list[str] = []
-    for seed in DEFAULTS:
-        if seed.code in existing:
-            continue
-        dict_type = DictType(code=seed.code, name=seed.name, description=seed.description, is_system=True)
-        dict_type.items = [
-            DictItem(code=code, label=label, label_en=label_en, sort=position, enabled=True)
-            for position, (code, label, label_en) in enumerate(seed.items)
-        ]
-        session.add(dict_type)
-        created.append(seed.code)
-    if not created:
-        return created
-    session.flush()
-    audit.record(
-        session,
-        actor=None,
-        action="dictionary.seed",
-        function=dictionary.FUNCTION,
-        target_type="dict_type",
-        summary="Created default dictionaries: " + ", ".join(created),
-        after={seed.code: [item[0] for item in seed.items] for seed in DEFAULTS if seed.code in created},
-    )
-    dictionary.mark_changed(session, *created)
-    return created

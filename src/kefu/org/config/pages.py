@@ -63,6 +63,7 @@ def _dictionary_page(
         "errors": {},
         "values": {},
         "editing": None,
+        "panel_only": panel_only,  # the panel then also refreshes the item count on the left
         **extra,
     }
     if panel_only:

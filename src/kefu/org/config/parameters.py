@@ -76,7 +76,12 @@ class Parameter:
 
 REGISTRY: dict[str, Parameter] = {}
 # Headings of the parameter groups on the administration page (English msgids; add yours here).
-GROUP_LABELS: dict[str, str] = {"security": lazy("Security"), "site": lazy("Site")}
+GROUP_LABELS: dict[str, str] = {
+    "security": lazy("Security"),
+    "site": lazy("Site"),
+    "audit": lazy("Audit"),
+    "notices": lazy("Messages and announcements"),
+}
 
 
 def declare(key: str, label: str, kind: type, default: Any, *, group: str, **kw: Any) -> Parameter:

@@ -1,0 +1,6 @@
+"""Every background task and periodic job of kefu, imported in one place so that both the web
+process (embedded consumer) and `kefu worker` know them all."""
+
+from kefu.notices import jobs as notices_jobs
+
+__all__ = ["notices_jobs"]
