@@ -83,15 +83,23 @@ def connection(engine: Engine) -> Iterator[Connection]:
     factory = sessionmaker(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
     previous = db._factory, db.engine
     db._factory, db.engine = factory, engine
+    _forget_caches()
     try:
         yield conn
     finally:
-        from kefu.org.config import dictionary
-
         db._factory, db.engine = previous
         outer.rollback()
         conn.close()
-        dictionary.invalidate()  # the per-process cache must not outlive the rolled-back rows
+        _forget_caches()
+
+
+def _forget_caches() -> None:
+    """Per-process caches must not outlive a test's rolled-back rows."""
+    from kefu.org.calendar import service as calendar_service
+    from kefu.org.config import dictionary
+
+    dictionary.invalidate()
+    calendar_service.invalidate()
 
 
 @pytest.fixture

@@ -33,6 +33,9 @@ def routers() -> list[APIRouter]:
     from kefu.notices import pages as notices_pages
     from kefu.org import api as org_api
     from kefu.org import pages as org_pages
+    from kefu.org.calendar import api as calendar_api
+    from kefu.org.calendar import pages as calendar_pages
+    from kefu.org.calendar import roster_api, roster_pages
     from kefu.org.config import api as config_api
     from kefu.org.config import pages as config_pages
     from kefu.web import pages as shell_pages
@@ -44,11 +47,25 @@ def routers() -> list[APIRouter]:
         config_api.dictionary_router,
         config_api.parameters_router,
         config_pages.router,
+        calendar_api.router,
+        roster_api.router,
+        calendar_pages.router,
+        roster_pages.router,
         notices_api.router,
         notices_pages.router,
         audit_api.router,
         audit_pages.router,
     ]
+
+
+async def _follow_events() -> None:
+    """Keep this process's caches true to changes made in any process (dictionary, calendar)."""
+    from kefu.org.calendar import service as calendar_service
+    from kefu.org.config import dictionary
+
+    async for event in events.hub.subscribe():
+        dictionary.on_event(event)
+        calendar_service.on_event(event)
 
 
 def create_app(settings: Settings | None = None, *, configure_database: bool = True) -> FastAPI:
@@ -62,10 +79,8 @@ def create_app(settings: Settings | None = None, *, configure_database: bool = T
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from kefu.org.config import dictionary
-
         events.hub.start()
-        followers = [asyncio.create_task(dictionary.follow_changes())]
+        followers = [asyncio.create_task(_follow_events())]
         consumer = None
         if settings.jobs_in_process and not settings.jobs_immediate:
             consumer = jobs.start_consumer(embedded=True)

@@ -7,6 +7,7 @@ valid call. A route without a scenario fails the test, so new routes cannot skip
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 
 from kefu.audit import service as audit_service
 from kefu.audit.models import AuditLog
+from kefu.org.calendar.models import HolidayOverride, RosterEntry, Shift
 from kefu.org.config.models import DictType
 from kefu.org.models import ApiToken, Department, IpRule, Role, User, UserGroup
 from tests.api.test_access_matrix import ROUTES
@@ -64,8 +66,11 @@ def _token(c: Ctx) -> ApiToken:
 def _dict_type(c: Ctx) -> DictType:
     from kefu.org.config.models import DictItem
 
-    t = DictType(code=f"walk_{c.admin.id}", name="walk",
-                 items=[DictItem(code="a", label="甲", sort=1), DictItem(code="b", label="乙", sort=2)])
+    t = DictType(
+        code=f"walk_{c.admin.id}",
+        name="walk",
+        items=[DictItem(code="a", label="甲", sort=1), DictItem(code="b", label="乙", sort=2)],
+    )
     c.session.add(t)
     c.session.flush()
     return t
@@ -78,7 +83,10 @@ def _reorder(c: Ctx) -> tuple[str, dict[str, Any]]:
 
 SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/api/v1/dictionary"): lambda c: ("/api/v1/dictionary", {"code": "walk_type", "name": "walk"}),
-    ("PATCH", "/api/v1/dictionary/{code}"): lambda c: (f"/api/v1/dictionary/{_dict_type(c).code}", {"name": "w2"}),
+    ("PATCH", "/api/v1/dictionary/{code}"): lambda c: (
+        f"/api/v1/dictionary/{_dict_type(c).code}",
+        {"name": "w2"},
+    ),
     ("DELETE", "/api/v1/dictionary/{code}"): lambda c: (f"/api/v1/dictionary/{_dict_type(c).code}", None),
     ("POST", "/api/v1/dictionary/{code}/items"): lambda c: (
         f"/api/v1/dictionary/{_dict_type(c).code}/items",
@@ -93,7 +101,10 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         (lambda t: f"/api/v1/dictionary/{t.code}/items/{t.items[0].id}")(_dict_type(c)),
         None,
     ),
-    ("PUT", "/api/v1/parameters/{key}"): lambda c: ("/api/v1/parameters/security.lockout_threshold", {"value": 6}),
+    ("PUT", "/api/v1/parameters/{key}"): lambda c: (
+        "/api/v1/parameters/security.lockout_threshold",
+        {"value": 6},
+    ),
     ("POST", "/api/v1/auth/login"): lambda c: (
         "/api/v1/auth/login",
         {"username": c.admin.username, "password": PASSWORD},
@@ -164,7 +175,88 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("DELETE", "/api/v1/org/tokens/{token_id}"): lambda c: (f"/api/v1/org/tokens/{_token(c).id}", None),
 }
 
-MUTATING = sorted({(m, p) for m, p, _ in ROUTES if m in {"POST", "PUT", "PATCH", "DELETE"}})
+# POST routes that compute and change nothing (they take a body too large or structured for a query string).
+READ_ONLY = {("POST", "/api/v1/calendar/add-working-time"), ("POST", "/api/v1/calendar/working-time-between")}
+MUTATING = sorted({(m, p) for m, p, _ in ROUTES if m in {"POST", "PUT", "PATCH", "DELETE"}} - READ_ONLY)
+
+
+def _cal_shift(c: Ctx) -> Shift:
+    s = Shift(code=f"W{c.admin.id}", name="walk", start="09:00", end="18:00")
+    c.session.add(s)
+    c.session.flush()
+    return s
+
+
+def _cal_override(c: Ctx) -> date:
+    r = HolidayOverride(day=date(2026, 3, 2), workday=False)
+    c.session.add(r)
+    c.session.flush()
+    return r.day
+
+
+def _cal_entry(c: Ctx) -> RosterEntry:
+    e = RosterEntry(user_id=c.admin.id, day=date(2026, 3, 2), shift_id=_cal_shift(c).id)
+    c.session.add(e)
+    c.session.flush()
+    return e
+
+
+def _cal_staffed(c: Ctx) -> int:
+    d = c.factory.department()
+    c.factory.user(department=d)
+    return d.id
+
+
+SCENARIOS.update(
+    {
+        ("PUT", "/api/v1/calendar/overrides/{day}"): lambda c: (
+            "/api/v1/calendar/overrides/2026-03-02",
+            {"workday": False},
+        ),
+        ("DELETE", "/api/v1/calendar/overrides/{day}"): lambda c: (
+            f"/api/v1/calendar/overrides/{_cal_override(c)}",
+            None,
+        ),
+        ("POST", "/api/v1/calendar/holidays"): lambda c: (
+            "/api/v1/calendar/holidays",
+            {"year": 2027, "holidays": [{"name": "walk", "start": "2027-01-01", "end": "2027-01-01"}]},
+        ),
+        ("PUT", "/api/v1/calendar/hours/{weekday}"): lambda c: (
+            "/api/v1/calendar/hours/0",
+            {"spans": [{"start": "08:00", "end": "17:00"}]},
+        ),
+        ("POST", "/api/v1/shifts"): lambda c: (
+            "/api/v1/shifts",
+            {"code": "WALK", "name": "walk", "start": "22:00", "end": "06:00"},
+        ),
+        ("PATCH", "/api/v1/shifts/{shift_id}"): lambda c: (
+            f"/api/v1/shifts/{_cal_shift(c).id}",
+            {"name": "renamed"},
+        ),
+        ("DELETE", "/api/v1/shifts/{shift_id}"): lambda c: (f"/api/v1/shifts/{_cal_shift(c).id}", None),
+        ("POST", "/api/v1/roster/assign"): lambda c: (
+            "/api/v1/roster/assign",
+            {
+                "user_ids": [c.admin.id],
+                "shift_id": _cal_shift(c).id,
+                "start": "2026-03-02",
+                "end": "2026-03-03",
+            },
+        ),
+        ("POST", "/api/v1/roster/clear"): lambda c: (
+            "/api/v1/roster/clear",
+            {"user_ids": [_cal_entry(c).user_id], "start": "2026-03-02", "end": "2026-03-02"},
+        ),
+        ("PUT", "/api/v1/roster/users/{user_id}/days/{day}"): lambda c: (
+            f"/api/v1/roster/users/{c.admin.id}/days/2026-03-02",
+            {"shift_ids": [_cal_shift(c).id]},
+        ),
+        ("POST", "/api/v1/roster/copy-week"): lambda c: (
+            "/api/v1/roster/copy-week",
+            {"department_id": _cal_staffed(c), "source_start": "2026-03-02", "target_start": "2026-03-09"},
+        ),
+    }
+)
 
 
 def test_every_mutating_route_has_a_scenario():

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from kefu.audit.models import AuditLog
-from kefu.core import clock
+from kefu.core import clock, events
 from kefu.org.calendar import service
+from kefu.org.calendar.models import HolidayOverride
 from tests.support import browser_login
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -41,11 +42,11 @@ UNCOVERED = next(year for year in count(2027) if not _library_covers(year))
 @pytest.fixture(scope="session")
 def app(app):  # type: ignore[no-untyped-def]
     """The app with the calendar routers, until the application registers them itself."""
-    from kefu.org.calendar import api, pages
+    from kefu.org.calendar import api, pages, roster_api, roster_pages
 
     if "/api/v1/calendar/days" not in {getattr(r, "path", "") for r in app.routes}:
-        app.include_router(api.router)
-        app.include_router(pages.router)
+        for module in (api, roster_api, pages, roster_pages):
+            app.include_router(module.router)
     return app
 
 
@@ -184,6 +185,25 @@ def test_overrides_beat_the_statutory_table_and_are_audited(client, session, edi
     row = session.scalars(select(AuditLog).where(AuditLog.action == "calendar.override.remove")).one()
     assert row.function == "admin.calendar"
     assert row.before == {"day": "2026-02-14", "workday": False, "name": "", "note": "no make-up"}
+
+
+def test_a_change_made_by_another_process_arrives_by_event_or_age(client, session, editor, monkeypatch):  # type: ignore[no-untyped-def]
+    h = editor.headers
+    assert add(client, h, sh(2026, 3, 2, 9), 60) == sh(2026, 3, 2, 10)  # now cached
+    # Another process enters an override: this process's cache does not know yet.
+    session.add(HolidayOverride(day=date(2026, 3, 2), workday=False, name="elsewhere"))
+    session.flush()
+    assert add(client, h, sh(2026, 3, 2, 9), 60) == sh(2026, 3, 2, 10)
+    service.on_event(events.Event(type="notification.created"))  # unrelated events change nothing
+    assert add(client, h, sh(2026, 3, 2, 9), 60) == sh(2026, 3, 2, 10)
+    service.on_event(events.Event(type=service.CALENDAR_CHANGED))
+    assert add(client, h, sh(2026, 3, 2, 9), 60) == sh(2026, 3, 3, 10)
+
+    session.add(HolidayOverride(day=date(2026, 3, 3), workday=False))
+    session.flush()
+    assert add(client, h, sh(2026, 3, 2, 9), 60) == sh(2026, 3, 3, 10)
+    monkeypatch.setattr(service, "CACHE_SECONDS", 0.0)  # a missed event: the cache ages out
+    assert add(client, h, sh(2026, 3, 2, 9), 60) == sh(2026, 3, 4, 10)
 
 
 HOLIDAYS_2027 = {
@@ -429,3 +449,12 @@ def test_calendar_page_permissions(client, factory):  # type: ignore[no-untyped-
     browser_login(client, outsider.username)
     assert client.get("/admin/calendar").status_code == 403
     assert 'href="/admin/calendar"' not in client.get("/").text
+
+
+def test_calendar_page_shows_the_uncovered_year_warning(client, factory):  # type: ignore[no-untyped-def]
+    with clock.freeze(datetime(UNCOVERED - 1, 11, 22, 10, tzinfo=SH)):
+        browser_login(client, factory.user([VIEW]).username)
+        page = client.get("/admin/calendar")
+        assert page.status_code == 200
+        assert f"尚未录入 {UNCOVERED} 年的节假日安排" in page.text  # zh_CN is the default language
+        assert 'id="shown-year">' + str(UNCOVERED - 1) in page.text

@@ -70,8 +70,19 @@ def render(
         "path": request.url.path,
     }
     ctx.update(context or {})
+    if actor is not None and "calendar_warning" not in ctx:
+        ctx["calendar_warning"] = _calendar_warning(state, actor)
     html = env.get_template(template).render(ctx)
     return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+def _calendar_warning(state: dict[str, Any], actor: Any) -> str | None:
+    """Administrators of the calendar see, on every page, that next year's holidays are missing."""
+    from kefu.org.calendar.service import calendar_warning_for
+    from kefu.web.middleware import SESSION_KEY
+
+    session = state.get(SESSION_KEY)
+    return calendar_warning_for(session, actor) if session is not None else None
 
 
 def render_error_page(status: int, message: str, *, correlation_id: str = "") -> str:

@@ -1,6 +1,6 @@
 """The business calendar over HTTP: days, overrides, holidays, working hours and working-time sums.
 
-`router` also carries the shift and roster routes (`roster_api`), so one registration serves both.
+Shifts and the roster have their own router in `roster_api`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from fastapi import APIRouter, Response
 
 from kefu.core.errors import FieldError
-from kefu.org.calendar import roster_api, service
+from kefu.org.calendar import service
 from kefu.org.calendar.arith import NoWorkingTimeError, WorkingHours
 from kefu.org.calendar.common import format_wall_time
 from kefu.org.calendar.models import HolidayOverride
@@ -31,32 +31,31 @@ from kefu.org.calendar.schemas import (
 )
 from kefu.web.deps import Requires, SessionDep
 
-router = APIRouter()
-calendar = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
+router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 Viewer = Requires("admin.calendar.view", "admin.calendar.edit")
 Editor = Requires("admin.calendar.edit")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
-@calendar.get("/days", response_model=list[DayRead])
+@router.get("/days", response_model=list[DayRead])
 def list_days(session: SessionDep, actor: Viewer, start: date, end: date) -> list[service.DayInfo]:
     """Each date of [start, end] (at most 400 days): workday or not, which rule decided, the holiday name."""
     return service.days(session, start, end)
 
 
-@calendar.get("/warning", response_model=CalendarWarning)
+@router.get("/warning", response_model=CalendarWarning)
 def warning(session: SessionDep, actor: Viewer) -> CalendarWarning:
     """The message shown to admins while this year's or next year's holidays are not entered."""
     return CalendarWarning(warning=service.uncovered_year_warning(session))
 
 
-@calendar.get("/overrides", response_model=list[OverrideRead])
+@router.get("/overrides", response_model=list[OverrideRead])
 def list_overrides(session: SessionDep, actor: Viewer, year: int | None = None) -> list[HolidayOverride]:
     """The deployment's overrides (of one year when given), by date."""
     return service.list_overrides(session, year=year)
 
 
-@calendar.put("/overrides/{day}", response_model=OverrideRead)
+@router.put("/overrides/{day}", response_model=OverrideRead)
 def set_override(session: SessionDep, actor: Editor, day: date, body: OverrideWrite) -> HolidayOverride:
     """Make a date a workday or a day off, whatever the statutory table says."""
     return service.set_override(
@@ -64,14 +63,14 @@ def set_override(session: SessionDep, actor: Editor, day: date, body: OverrideWr
     )
 
 
-@calendar.delete("/overrides/{day}", status_code=204)
+@router.delete("/overrides/{day}", status_code=204)
 def remove_override(session: SessionDep, actor: Editor, day: date) -> Response:
     """Return a date to the statutory table (or Monday–Friday for years it does not cover)."""
     service.remove_override(session, actor=actor, day=day)
     return Response(status_code=204)
 
 
-@calendar.post("/holidays", response_model=list[OverrideRead], status_code=201)
+@router.post("/holidays", response_model=list[OverrideRead], status_code=201)
 def enter_holidays(session: SessionDep, actor: Editor, body: HolidaysEnter) -> list[HolidayOverride]:
     """Enter a year's announced holidays and make-up workdays at once (all or nothing)."""
     ranges = [service.HolidayRange(h.name, h.start, h.end, tuple(h.makeup_workdays)) for h in body.holidays]
@@ -92,13 +91,13 @@ def hours_read(hours: WorkingHours, configured: bool) -> WorkingHoursRead:
     return WorkingHoursRead(configured=configured, weekdays=weekdays)
 
 
-@calendar.get("/hours", response_model=WorkingHoursRead)
+@router.get("/hours", response_model=WorkingHoursRead)
 def get_hours(session: SessionDep, actor: Viewer) -> WorkingHoursRead:
     """The worked spans of each weekday (they apply on the dates that are workdays)."""
     return hours_read(*service.working_hours(session))
 
 
-@calendar.put("/hours/{weekday}", response_model=WorkingHoursRead)
+@router.put("/hours/{weekday}", response_model=WorkingHoursRead)
 def replace_hours(
     session: SessionDep, actor: Editor, weekday: int, body: WeekdayHoursWrite
 ) -> WorkingHoursRead:
@@ -117,7 +116,7 @@ def _check_year(field: str, value: datetime) -> None:
         )
 
 
-@calendar.post("/add-working-time", response_model=AddWorkingTimeResult)
+@router.post("/add-working-time", response_model=AddWorkingTimeResult)
 def add_working_time(session: SessionDep, actor: Viewer, body: AddWorkingTime) -> AddWorkingTimeResult:
     """The instant at which `duration_minutes` of working time have passed since `start`."""
     _check_year("start", body.start)
@@ -130,7 +129,7 @@ def add_working_time(session: SessionDep, actor: Viewer, body: AddWorkingTime) -
     return AddWorkingTimeResult(start=body.start, duration_minutes=body.duration_minutes, end=end)
 
 
-@calendar.post("/working-time-between", response_model=WorkingTimeBetweenResult)
+@router.post("/working-time-between", response_model=WorkingTimeBetweenResult)
 def working_time_between(
     session: SessionDep, actor: Viewer, body: WorkingTimeBetween
 ) -> WorkingTimeBetweenResult:
@@ -141,7 +140,3 @@ def working_time_between(
         raise FieldError("end", "Ask for at most ten years at a time")
     between = service.working_time_between(session, body.start, body.end)
     return WorkingTimeBetweenResult(start=body.start, end=body.end, minutes=between.total_seconds() / 60)
-
-
-router.include_router(calendar)
-router.include_router(roster_api.router)

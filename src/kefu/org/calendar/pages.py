@@ -1,8 +1,8 @@
 """The business calendar page (工作日历): a year of months, the day editor, weekly hours, holiday entry.
 
 Every action calls the same service as the JSON API. htmx requests get fragments; a form with bad
-input comes back with the message beside the field and status 422. `router` also carries the shift
-and roster pages (`roster_pages`).
+input comes back with the message beside the field and status 422. The shift and roster pages are in
+`roster_pages`.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from kefu.core import clock, i18n
 from kefu.core.errors import FieldError, KefuError
 from kefu.core.permissions import Actor
 from kefu.org.calendar import hours as hours_service
-from kefu.org.calendar import roster_pages, service
+from kefu.org.calendar import service
 from kefu.org.calendar.common import format_wall_time
 from kefu.web.deps import Requires, SessionDep
 from kefu.web.nav import NavItem, register
 from kefu.web.templating import render
 
-router = APIRouter(prefix="/admin", include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 register(
     NavItem(
         "admin",
@@ -140,7 +140,7 @@ def _calendar_page(
     return render(request, "org/calendar/calendar.html", ctx, status_code=status)
 
 
-@router.get("/calendar")
+@router.get("/admin/calendar")
 def calendar_page(request: Request, session: SessionDep, actor: Viewer, year: int | None = None) -> Response:
     year = year if year is not None and 2000 <= year <= 2100 else _today().year
     return _calendar_page(request, session, actor, year=year)
@@ -175,13 +175,13 @@ def _day_editor(
     return render(request, "org/calendar/_day_form.html", ctx, status_code=status)
 
 
-@router.get("/calendar/day/{day}")
+@router.get("/admin/calendar/day/{day}")
 def day_editor(request: Request, session: SessionDep, actor: Viewer, day: date) -> Response:
     """The editor of one date (an htmx fragment)."""
     return _day_editor(request, session, actor, day)
 
 
-@router.post("/calendar/day/{day}")
+@router.post("/admin/calendar/day/{day}")
 def save_day(request: Request, session: SessionDep, actor: Editor, day: date, form: FormDep) -> Response:
     try:
         service.set_override(
@@ -199,7 +199,7 @@ def save_day(request: Request, session: SessionDep, actor: Editor, day: date, fo
     return _day_editor(request, session, actor, day, saved=True, refresh_year=True)
 
 
-@router.post("/calendar/day/{day}/remove")
+@router.post("/admin/calendar/day/{day}/remove")
 def remove_day(request: Request, session: SessionDep, actor: Editor, day: date) -> Response:
     service.remove_override(session, actor=actor, day=day)
     if not _is_htmx(request):
@@ -224,7 +224,7 @@ def _parse_spans(text: str) -> list[tuple[str, str]]:
     return spans
 
 
-@router.post("/calendar/hours/{weekday}")
+@router.post("/admin/calendar/hours/{weekday}")
 def save_hours(request: Request, session: SessionDep, actor: Editor, weekday: int, form: FormDep) -> Response:
     text = str(form.get("spans", ""))
     try:
@@ -258,7 +258,7 @@ def _parse_date(text: str, field: str) -> date:
         raise FieldError(field, "Enter a date as YYYY-MM-DD") from None
 
 
-@router.post("/calendar/holidays")
+@router.post("/admin/calendar/holidays")
 def enter_holidays(request: Request, session: SessionDep, actor: Editor, form: FormDep) -> Response:
     rows = [
         {key: str(form.get(f"{key}_{i}", "")).strip() for key in ("name", "start", "end", "makeup")}
@@ -305,6 +305,3 @@ def enter_holidays(request: Request, session: SessionDep, actor: Editor, form: F
             request, session, actor, year=year_shown, holiday_errors=errors, holiday_values=values, status=422
         )
     return RedirectResponse(f"/admin/calendar?year={year}", status_code=303)
-
-
-router.include_router(roster_pages.router)

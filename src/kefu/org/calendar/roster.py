@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 VIEW, EDIT = "admin.shifts.view", "admin.shifts.edit"
 MAX_ASSIGN_DAYS = 366
 MAX_LIST_DAYS = 62
+MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 # --- Who may be rostered by whom -----------------------------------------------------------------------
@@ -81,7 +82,18 @@ def _enabled_shift(session: Session, shift_id: int, field: str = "shift_id") -> 
     return shift
 
 
+def _check_day(day: date, field: str) -> date:
+    # Far-off dates are typos, and a night shift on 9999-12-31 would end past the last date Python has.
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise FieldError(
+            field, "Choose a date between the years %(min)s and %(max)s", min=MIN_YEAR, max=MAX_YEAR
+        )
+    return day
+
+
 def _check_range(start: date, end: date, limit: int) -> list[date]:
+    _check_day(start, "start")
+    _check_day(end, "end")
     if end < start:
         raise FieldError("end", "The end is before the start")
     if (end - start).days >= limit:
@@ -130,6 +142,10 @@ def roster(session: Session, *, actor: Actor, department_id: int, start: date, e
 
 def on_duty(session: Session, *, actor: Actor, at: datetime) -> list[RosterEntry]:
     """The visible roster entries whose shift covers instant `at` (yesterday's night shifts included)."""
+    if not MIN_YEAR <= at.year <= MAX_YEAR:
+        raise FieldError(
+            "at", "Choose a date between the years %(min)s and %(max)s", min=MIN_YEAR, max=MAX_YEAR
+        )
     local_day = clock.to_local(at).date()
     visible = _users_stmt(actor, _read_permission(actor)).with_only_columns(User.id)
     stmt = (
@@ -267,6 +283,7 @@ def set_day(
     session: Session, *, actor: Actor, user_id: int, day: date, shift_ids: Sequence[int]
 ) -> list[RosterEntry]:
     """Make the user's shifts on `day` exactly `shift_ids` (empty: a day off). Returns the day's entries."""
+    _check_day(day, "day")
     (user,) = _access_users(session, actor, [user_id])
     current = list(
         session.scalars(select(RosterEntry).where(RosterEntry.user_id == user.id, RosterEntry.day == day))
@@ -311,6 +328,8 @@ def copy_week(
 ) -> int:
     """Copy the department's 7 days from `source_start` onto the 7 days from `target_start`, replacing
     what the target week had for the users `actor` manages. Disabled shifts are not copied."""
+    _check_day(source_start, "source_start")
+    _check_day(target_start, "target_start")
     department = access_department(session, actor, department_id)
     if source_start == target_start:
         raise FieldError("target_start", "Choose a different week to copy to")

@@ -1,4 +1,4 @@
-"""Shifts and the roster over HTTP (`/api/v1/shifts`, `/api/v1/roster`); included by `api.router`."""
+"""Shifts and the roster over HTTP (`/api/v1/shifts`, `/api/v1/roster`)."""
 
 from __future__ import annotations
 
@@ -28,9 +28,8 @@ from kefu.org.calendar.schemas import (
 )
 from kefu.web.deps import Requires, SessionDep
 
-router = APIRouter()
-shift_routes = APIRouter(prefix="/api/v1/shifts", tags=["shifts"])
-roster_routes = APIRouter(prefix="/api/v1/roster", tags=["shifts"])
+router = APIRouter(tags=["shifts"])
+SHIFTS, ROSTER = "/api/v1/shifts", "/api/v1/roster"
 Viewer = Requires("admin.shifts.view", "admin.shifts.edit")
 Editor = Requires("admin.shifts.edit")
 
@@ -54,31 +53,31 @@ def entry_read(entry: RosterEntry) -> RosterEntryRead:
 # --- Shifts -------------------------------------------------------------------------------------------
 
 
-@shift_routes.get("", response_model=list[ShiftRead])
+@router.get(SHIFTS, response_model=list[ShiftRead])
 def list_shifts(session: SessionDep, actor: Viewer, enabled_only: bool = False) -> list[Shift]:
     """Every shift, in display order."""
     return shifts.list_shifts(session, enabled_only=enabled_only)
 
 
-@shift_routes.post("", response_model=ShiftRead, status_code=201)
+@router.post(SHIFTS, response_model=ShiftRead, status_code=201)
 def create_shift(session: SessionDep, actor: Editor, body: ShiftCreate) -> Shift:
     """Define a shift (needs the "all" data scope: shifts are shared by every department)."""
     return shifts.create_shift(session, actor=actor, **body.model_dump())
 
 
-@shift_routes.get("/{shift_id}", response_model=ShiftRead)
+@router.get(SHIFTS + "/{shift_id}", response_model=ShiftRead)
 def get_shift(session: SessionDep, actor: Viewer, shift_id: int) -> Shift:
     return shifts.get_shift(session, shift_id)
 
 
-@shift_routes.patch("/{shift_id}", response_model=ShiftRead)
+@router.patch(SHIFTS + "/{shift_id}", response_model=ShiftRead)
 def update_shift(session: SessionDep, actor: Editor, shift_id: int, body: ShiftUpdate) -> Shift:
     """Change some fields of a shift."""
     shift = shifts.get_shift(session, shift_id)
     return shifts.update_shift(session, actor=actor, shift=shift, changes=body.model_dump(exclude_unset=True))
 
 
-@shift_routes.delete("/{shift_id}", status_code=204)
+@router.delete(SHIFTS + "/{shift_id}", status_code=204)
 def delete_shift(session: SessionDep, actor: Editor, shift_id: int) -> Response:
     """Remove an unused shift (409 when the roster uses it: disable it instead)."""
     shifts.delete_shift(session, actor=actor, shift=shifts.get_shift(session, shift_id))
@@ -96,7 +95,7 @@ def _department_id(actor: Actor, department_id: int | None) -> int:
     return actor.user.department_id
 
 
-@roster_routes.get("", response_model=RosterRead)
+@router.get(ROSTER, response_model=RosterRead)
 def get_roster(
     session: SessionDep, actor: Viewer, start: date, end: date, department_id: int | None = None
 ) -> RosterRead:
@@ -115,7 +114,7 @@ def get_roster(
     )
 
 
-@roster_routes.get("/on-duty", response_model=list[RosterEntryRead])
+@router.get(ROSTER + "/on-duty", response_model=list[RosterEntryRead])
 def on_duty(session: SessionDep, actor: Viewer, at: datetime | None = None) -> list[RosterEntryRead]:
     """The roster entries whose shift covers `at` (default: now), last night's shifts included."""
     if at is not None and at.tzinfo is None:
@@ -123,20 +122,20 @@ def on_duty(session: SessionDep, actor: Viewer, at: datetime | None = None) -> l
     return [entry_read(e) for e in roster.on_duty(session, actor=actor, at=at or clock.now())]
 
 
-@roster_routes.post("/assign", response_model=AssignResult, status_code=201)
+@router.post(ROSTER + "/assign", response_model=AssignResult, status_code=201)
 def assign(session: SessionDep, actor: Editor, body: RosterAssign) -> AssignResult:
     """Roster one shift for some people over a date range."""
     created = roster.assign(session, actor=actor, **body.model_dump())
     return AssignResult(created=len(created), entries=[entry_read(e) for e in created])
 
 
-@roster_routes.post("/clear", response_model=ClearResult)
+@router.post(ROSTER + "/clear", response_model=ClearResult)
 def clear(session: SessionDep, actor: Editor, body: RosterClear) -> ClearResult:
     """Remove people's roster entries over a date range (of one shift when given)."""
     return ClearResult(removed=roster.clear(session, actor=actor, **body.model_dump()))
 
 
-@roster_routes.put("/users/{user_id}/days/{day}", response_model=list[RosterEntryRead])
+@router.put(ROSTER + "/users/{user_id}/days/{day}", response_model=list[RosterEntryRead])
 def set_day(
     session: SessionDep, actor: Editor, user_id: int, day: date, body: RosterDaySet
 ) -> list[RosterEntryRead]:
@@ -145,11 +144,7 @@ def set_day(
     return [entry_read(e) for e in entries]
 
 
-@roster_routes.post("/copy-week", response_model=CopyResult)
+@router.post(ROSTER + "/copy-week", response_model=CopyResult)
 def copy_week(session: SessionDep, actor: Editor, body: RosterCopyWeek) -> CopyResult:
     """Copy a department's week onto another week, replacing what that week had."""
     return CopyResult(copied=roster.copy_week(session, actor=actor, **body.model_dump()))
-
-
-router.include_router(shift_routes)
-router.include_router(roster_routes)

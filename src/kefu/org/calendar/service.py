@@ -10,6 +10,7 @@ gets a private calendar built from what it sees, so a request reads its own writ
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -50,8 +51,13 @@ MAX_RANGE_DAYS = 400
 
 DayKind = Literal["workday", "rest", "holiday", "makeup"]
 
+# A process that misses a `calendar.changed` event (a worker without the hub, a dropped Redis message)
+# still picks up the change after this long.
+CACHE_SECONDS = 300.0
+
 _lock = threading.Lock()
 _cached: BusinessCalendar | None = None
+_cached_at = 0.0
 _generation = 0
 
 
@@ -73,19 +79,24 @@ def on_event(event: events.Event) -> None:
 
 
 def calendar_for(session: Session) -> BusinessCalendar:
-    """The business calendar: overrides and working hours from the database, in the local zone."""
-    global _cached
+    """The business calendar: overrides and working hours from the database, in the local zone.
+
+    Cached per process until a change commits (or CACHE_SECONDS pass); a session holding uncommitted
+    calendar changes gets its own fresh copy instead.
+    """
+    global _cached, _cached_at
     if session.info.get(DIRTY):
         return _build(session)
     with _lock:
         cached, generation = _cached, _generation
-    if cached is not None:
-        return cached
+        if cached is not None and time.monotonic() - _cached_at < CACHE_SECONDS:
+            return cached
+    started = time.monotonic()
     built = _build(session)
     with _lock:
         # A change committed while we were reading bumps the generation: then the result may be stale.
         if _generation == generation:
-            _cached = built
+            _cached, _cached_at = built, started
     return built
 
 

@@ -85,15 +85,17 @@ def invalidate(type_code: str | None = None) -> None:
     _cache.invalidate(type_code)
 
 
-async def follow_changes() -> None:
-    """Invalidate this process's cache on every `dictionary.changed` event, from any app process.
+def on_event(event: events.Event) -> None:
+    """Feed every event heard from the hub here: a `dictionary.changed` from any process drops the entry."""
+    if event.type == DICTIONARY_CHANGED:
+        code = event.data.get("type")
+        invalidate(code if isinstance(code, str) else None)
 
-    Run as a background task for the life of the app (started after `events.hub.start()`).
-    """
+
+async def follow_changes() -> None:
+    """Invalidate this process's cache on every `dictionary.changed` event, from any app process."""
     async for event in events.hub.subscribe():
-        if event.type == DICTIONARY_CHANGED:
-            code = event.data.get("type")
-            invalidate(code if isinstance(code, str) else None)
+        on_event(event)
 
 
 def mark_changed(session: Session, *type_codes: str) -> None:

@@ -1,0 +1,73 @@
+"""The demo organisation: every account signs in and sees exactly the menu its role allows."""
+
+import re
+
+import pytest
+
+from kefu import demo
+
+EXPECTED = {
+    "agent01": {"/", "/inbox"},
+    "backoffice01": {"/", "/inbox"},
+    "kbeditor01": {"/", "/inbox"},
+    "leader01": {"/", "/inbox", "/admin/users", "/admin/shifts", "/admin/roster"},
+    "auditor01": {"/", "/inbox", "/audit", "/audit/errors"},
+}
+
+
+@pytest.fixture
+def seeded(session):
+    accounts = demo.seed(session)
+    session.flush()
+    return accounts
+
+
+def _menu(html: str) -> set[str]:
+    return set(re.findall(r'data-nav="([^"]+)"', html))
+
+
+def test_seed_is_idempotent(session, seeded):
+    assert demo.seed(session) == seeded
+
+
+@pytest.mark.parametrize("username", sorted(EXPECTED))
+def test_demo_account_sees_its_menu(client, seeded, username):
+    client.get("/login")
+    r = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": demo.DEMO_PASSWORD,
+            "csrf_token": client.cookies.get("kefu_login_csrf"),
+            "next": "/",
+        },
+    )
+    assert r.status_code == 200, r.text[:500]
+    assert _menu(r.text) == EXPECTED[username]
+
+
+def test_demo_admin_sees_every_admin_screen(client, seeded):
+    client.get("/login")
+    r = client.post(
+        "/login",
+        data={
+            "username": "admin",
+            "password": demo.DEMO_PASSWORD,
+            "csrf_token": client.cookies.get("kefu_login_csrf"),
+            "next": "/",
+        },
+    )
+    menu = _menu(r.text)
+    for path in sorted(menu):
+        assert client.get(path).status_code == 200, path
+    assert {
+        "/admin/users",
+        "/admin/roles",
+        "/admin/departments",
+        "/admin/ip-rules",
+        "/admin/tokens",
+        "/admin/dictionary",
+        "/admin/parameters",
+        "/admin/calendar",
+        "/audit",
+    } <= menu
