@@ -23,7 +23,9 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 
 
-def generate(session: Session, *, users: int, departments: int = 60, audit_rows: int = 0, seed: int = 7) -> dict:
+def generate(
+    session: Session, *, users: int, departments: int = 60, audit_rows: int = 0, seed: int = 7
+) -> dict:
     rng = random.Random(seed)
     root = Department(code="B0", name="客服中心", path="")
     session.add(root)
@@ -40,18 +42,40 @@ def generate(session: Session, *, users: int, departments: int = 60, audit_rows:
     group = UserGroup(code="bench", name="bench", functions=["admin.users", "notices.messages"])
     session.add(group)
     session.flush()
-    agent = Role(group_id=group.id, code="agent", name="话务员", permissions=["notices.messages.send"],
-                 data_scope=DataScope.OWN)
-    lead = Role(group_id=group.id, code="lead", name="班长", permissions=["admin.users.view"],
-                data_scope=DataScope.SUBTREE)
+    agent = Role(
+        group_id=group.id,
+        code="agent",
+        name="话务员",
+        permissions=["notices.messages.send"],
+        data_scope=DataScope.OWN,
+    )
+    lead = Role(
+        group_id=group.id,
+        code="lead",
+        name="班长",
+        permissions=["admin.users.view"],
+        data_scope=DataScope.SUBTREE,
+    )
     session.add_all([agent, lead])
     session.flush()
     password_hash = security.hash_password("Bench-pass-1")  # one hash: argon2 is slow on purpose
     rows = [
-        {"username": f"u{i:06d}", "name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-         "department_id": rng.choice(depts).id, "password_hash": password_hash, "is_active": True,
-         "email": "", "mobile": f"138{i:08d}", "phone_ext": "", "agent_no": f"{i:05d}", "skills": [],
-         "locale": "", "failed_logins": 0, "must_change_password": False, "created_at": clock.now()}
+        {
+            "username": f"u{i:06d}",
+            "name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+            "department_id": rng.choice(depts).id,
+            "password_hash": password_hash,
+            "is_active": True,
+            "email": "",
+            "mobile": f"138{i:08d}",
+            "phone_ext": "",
+            "agent_no": f"{i:05d}",
+            "skills": [],
+            "locale": "",
+            "failed_logins": 0,
+            "must_change_password": False,
+            "created_at": clock.now(),
+        }
         for i in range(users)
     ]
     session.execute(insert(User), rows)
@@ -59,13 +83,25 @@ def generate(session: Session, *, users: int, departments: int = 60, audit_rows:
     session.execute(insert(UserRole), [{"user_id": uid, "role_id": agent.id} for uid in ids])
     if audit_rows:
         start = clock.now() - timedelta(days=90)
-        session.execute(insert(AuditLog), [
-            {"at": start + timedelta(seconds=i * 7), "actor_id": rng.choice(ids), "actor_name": "bench",
-             "client_ip": f"10.0.{i % 250}.{i % 200}", "function": "admin.users", "action": "user.update",
-             "target_type": "app_user", "target_id": str(rng.choice(ids)), "target_label": "", "summary":
-             f"变更 {i}", "correlation_id": f"{i:016x}"}
-            for i in range(audit_rows)
-        ])
+        session.execute(
+            insert(AuditLog),
+            [
+                {
+                    "at": start + timedelta(seconds=i * 7),
+                    "actor_id": rng.choice(ids),
+                    "actor_name": "bench",
+                    "client_ip": f"10.0.{i % 250}.{i % 200}",
+                    "function": "admin.users",
+                    "action": "user.update",
+                    "target_type": "app_user",
+                    "target_id": str(rng.choice(ids)),
+                    "target_label": "",
+                    "summary": f"变更 {i}",
+                    "correlation_id": f"{i:016x}",
+                }
+                for i in range(audit_rows)
+            ],
+        )
     session.flush()
     return {"root": root.id, "lead_role": lead.id, "user_ids": ids, "departments": [d.id for d in depts]}
 

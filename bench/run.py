@@ -40,7 +40,10 @@ def bench_calendar(rows: list[tuple[str, float, float, str]]) -> None:
 
     cal = BusinessCalendar(DayResolver(), WorkingHours.standard(), ZoneInfo("Asia/Shanghai"))
     rng = random.Random(1)
-    starts = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(0, 360 * 24 * 60)) for _ in range(200)]
+    starts = [
+        datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(0, 360 * 24 * 60))
+        for _ in range(200)
+    ]
     it = iter(starts * 1000)
     med, p95 = measure(lambda: cal.add_working_time(next(it), timedelta(hours=16)), repeat=2000)
     rows.append(("calendar: add 16 working hours", med, p95, "pure"))
@@ -54,13 +57,13 @@ def bench_calendar(rows: list[tuple[str, float, float, str]]) -> None:
 def bench_http(rows: list[tuple[str, float, float, str]], *, db_kind: str, users: int) -> None:
     import httpx
     from sqlalchemy.orm import Session
+    from tests.live import server
 
     from bench.generate import generate
     from kefu.core import security
     from kefu.db import db
     from kefu.migrate import upgrade
     from kefu.org.models import ApiToken, Role, User
-    from tests.live import server
 
     if db_kind == "postgres":
         from tests.conftest import create_pg_database
@@ -73,18 +76,31 @@ def bench_http(rows: list[tuple[str, float, float, str]], *, db_kind: str, users
     with Session(engine) as s, s.begin():
         info = generate(s, users=users, audit_rows=0)
         lead_role = s.get(Role, info["lead_role"])
-        lead = User(username="lead", name="班长", department_id=info["root"], roles=[lead_role],
-                    password_hash="", must_change_password=False)
+        lead = User(
+            username="lead",
+            name="班长",
+            department_id=info["root"],
+            roles=[lead_role],
+            password_hash="",
+            must_change_password=False,
+        )
         s.add(lead)
         s.flush()
         plain = "kefu_" + security.new_token()
         s.add(ApiToken(user_id=lead.id, name="b", prefix=plain[:12], token_hash=security.token_hash(plain)))
     engine.dispose()
     headers = {"Authorization": f"Bearer {plain}"}
-    env = {"KEFU_DATABASE_URL": url, "KEFU_REDIS_URL": "", "KEFU_SECRET_KEY": "bench",
-           "KEFU_DATA_DIR": tempfile.mkdtemp(prefix="kefu-bench-")}
+    env = {
+        "KEFU_DATABASE_URL": url,
+        "KEFU_REDIS_URL": "",
+        "KEFU_SECRET_KEY": "bench",
+        "KEFU_DATA_DIR": tempfile.mkdtemp(prefix="kefu-bench-"),
+    }
     # A real server process and a keep-alive HTTP client: what a browser or integration sees.
-    with server(env, log=Path(env["KEFU_DATA_DIR"]) / "server.log") as base, httpx.Client(base_url=base) as client:
+    with (
+        server(env, log=Path(env["KEFU_DATA_DIR"]) / "server.log") as base,
+        httpx.Client(base_url=base) as client,
+    ):
         assert client.get("/api/v1/me", headers=headers).status_code == 200
         med, p95 = measure(lambda: client.get("/static/kefu/app.css"), repeat=300)
         rows.append(("GET a static file (baseline)", med, p95, db_kind))
@@ -96,10 +112,10 @@ def bench_http(rows: list[tuple[str, float, float, str]], *, db_kind: str, users
         rows.append((f"GET /api/v1/org/users?q=王 of {users}", med, p95, db_kind))
         body = {"name": "bench"}
         uid = info["user_ids"][0]
-        med, p95 = measure(lambda: client.patch(f"/api/v1/org/users/{uid}", json=body, headers=headers),
-                           repeat=100)
+        med, p95 = measure(
+            lambda: client.patch(f"/api/v1/org/users/{uid}", json=body, headers=headers), repeat=100
+        )
         rows.append(("PATCH /api/v1/org/users/{id} (scope, audit, commit)", med, p95, db_kind))
-
 
 
 def main() -> None:
@@ -109,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     rows: list[tuple[str, float, float, str]] = []
     bench_calendar(rows)
-    for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+    for kind in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
         bench_http(rows, db_kind=kind, users=args.users)
     print("| case | database | median | p95 |")
     print("|---|---|---|---|")

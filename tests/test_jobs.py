@@ -1,4 +1,4 @@
-"""Background jobs: queued with the transaction, consumed in-process (embedded) or by `kefu worker` (Redis)."""
+"""Background jobs: queued with the transaction, consumed in-process (embedded) or by `kefu worker`."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ def _old_read_messages(engine, count: int) -> None:
         s.add(user)
         s.flush()
         old = clock.now() - timedelta(days=400)
-        s.add_all(Notification(user_id=user.id, title=f"m{i}", created_at=old, read_at=old) for i in range(count))
+        s.add_all(
+            Notification(user_id=user.id, title=f"m{i}", created_at=old, read_at=old) for i in range(count)
+        )
         s.add(Notification(user_id=user.id, title="unread", created_at=old))
 
 
@@ -85,11 +87,21 @@ def test_worker_process_consumes_jobs_from_redis(tmp_path):
     engine = make_engine(url)
     upgrade(engine)
     _old_read_messages(engine, 5)
-    env = {**os.environ, "KEFU_DATABASE_URL": url, "KEFU_REDIS_URL": redis_url, "KEFU_SECRET_KEY": "w",
-           "KEFU_DATA_DIR": str(tmp_path / "var")}
+    env = {
+        **os.environ,
+        "KEFU_DATABASE_URL": url,
+        "KEFU_REDIS_URL": redis_url,
+        "KEFU_SECRET_KEY": "w",
+        "KEFU_DATA_DIR": str(tmp_path / "var"),
+    }
     env.pop("KEFU_JOBS_IMMEDIATE", None)
-    worker = subprocess.Popen([sys.executable, "-m", "kefu.cli", "worker", "--threads", "1"], env=env,
-                              stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT)
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "kefu.cli", "worker", "--threads", "1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         producer = RedisHuey("kefu", url=redis_url)
         producer.task(name="notices.purge_read")(purge_read_notifications)()
@@ -105,4 +117,5 @@ def test_worker_process_consumes_jobs_from_redis(tmp_path):
     finally:
         worker.terminate()
         worker.wait(timeout=10)
+        log.close()
         engine.dispose()

@@ -27,8 +27,13 @@ def _make_user(engine, username: str, *, admin: bool) -> str:
 
     with Session(engine) as s, s.begin():
         role = bootstrap.ensure_builtins(s)
-        user = User(username=username, name=username, password_hash=security.hash_password("x"),
-                    must_change_password=False, roles=[role] if admin else [])
+        user = User(
+            username=username,
+            name=username,
+            password_hash=security.hash_password("x"),
+            must_change_password=False,
+            roles=[role] if admin else [],
+        )
         s.add(user)
         s.flush()
         plain = "kefu_" + security.new_token()
@@ -46,16 +51,24 @@ def test_event_crosses_processes_through_redis(tmp_path):
     sender_token = _make_user(engine, "sender", admin=True)
     receiver_token = _make_user(engine, "receiver", admin=False)
     engine.dispose()
-    env = {"KEFU_DATABASE_URL": url, "KEFU_REDIS_URL": "redis://127.0.0.1:6379/0",
-           "KEFU_DATA_DIR": str(tmp_path / "var"), "KEFU_SECRET_KEY": "two-process-test",
-           "KEFU_JOBS_IN_PROCESS": "false"}
+    env = {
+        "KEFU_DATABASE_URL": url,
+        "KEFU_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "KEFU_DATA_DIR": str(tmp_path / "var"),
+        "KEFU_SECRET_KEY": "two-process-test",
+        "KEFU_JOBS_IN_PROCESS": "false",
+    }
     with server(env, log=tmp_path / "a.log") as a, server(env, log=tmp_path / "b.log") as b:
         received: list[dict] = []
         ready = threading.Event()
 
         def listen() -> None:
-            with httpx.stream("GET", b + "/api/v1/notifications/stream", timeout=20,
-                              headers={"Authorization": f"Bearer {receiver_token}"}) as r:
+            with httpx.stream(
+                "GET",
+                b + "/api/v1/notifications/stream",
+                timeout=20,
+                headers={"Authorization": f"Bearer {receiver_token}"},
+            ) as r:
                 event = ""
                 for line in r.iter_lines():
                     if line.startswith("event:"):
@@ -71,8 +84,12 @@ def test_event_crosses_processes_through_redis(tmp_path):
         thread.start()
         assert ready.wait(15), "stream on process B did not open"
         me = httpx.get(b + "/api/v1/me", headers={"Authorization": f"Bearer {receiver_token}"}).json()
-        sent = httpx.post(a + "/api/v1/notifications/send", headers={"Authorization": f"Bearer {sender_token}"},
-                          json={"to_user_ids": [me["id"]], "title": "跨进程消息"}, timeout=10)
+        sent = httpx.post(
+            a + "/api/v1/notifications/send",
+            headers={"Authorization": f"Bearer {sender_token}"},
+            json={"to_user_ids": [me["id"]], "title": "跨进程消息"},
+            timeout=10,
+        )
         assert sent.status_code == 201, sent.text
         thread.join(15)
         assert received and received[0]["title"] == "跨进程消息"

@@ -22,8 +22,14 @@ def ensure_builtins(session: Session) -> Role:
         session.flush()
     role = session.scalars(select(Role).where(Role.group_id == group.id, Role.code == ADMIN_ROLE)).first()
     if role is None:
-        role = Role(group_id=group.id, code=ADMIN_ROLE, name="系统管理员", all_permissions=True,
-                    data_scope=DataScope.ALL, permissions=[])
+        role = Role(
+            group_id=group.id,
+            code=ADMIN_ROLE,
+            name="系统管理员",
+            all_permissions=True,
+            data_scope=DataScope.ALL,
+            permissions=[],
+        )
         session.add(role)
         session.flush()
     seed_defaults(session)

@@ -48,8 +48,7 @@ def serve(
     settings = get_settings()
     if workers > 1 and not settings.server_mode:
         raise typer.BadParameter("several workers need server mode (KEFU_REDIS_URL and PostgreSQL)")
-    uvicorn.run("kefu.asgi:app", host=host, port=port, workers=workers, proxy_headers=False,
-                log_level="info")
+    uvicorn.run("kefu.asgi:app", host=host, port=port, workers=workers, proxy_headers=False, log_level="info")
 
 
 @app.command()
@@ -83,8 +82,13 @@ def create_admin(
         raise typer.BadParameter(message % values)
     with db.unit_of_work() as session:
         role = bootstrap.ensure_builtins(session)
-        user = User(username=username, name=name, password_hash=security.hash_password(password),
-                    must_change_password=False, roles=[role])
+        user = User(
+            username=username,
+            name=name,
+            password_hash=security.hash_password(password),
+            must_change_password=False,
+            roles=[role],
+        )
         session.add(user)
     typer.echo(f"administrator {username} created")
 

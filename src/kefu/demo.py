@@ -32,12 +32,22 @@ GROUPS = [
 ROLES = [
     # group, code, name, scope, permissions
     ("service", "agent", "话务员", DataScope.OWN, ["notices.messages.send"]),
-    ("service", "leader", "班长", DataScope.DEPARTMENT,
-     ["notices.messages.send", "admin.users.view", "admin.shifts.view", "admin.shifts.edit"]),
+    (
+        "service",
+        "leader",
+        "班长",
+        DataScope.DEPARTMENT,
+        ["notices.messages.send", "admin.users.view", "admin.shifts.view", "admin.shifts.edit"],
+    ),
     ("service", "backoffice", "后台处理人员", DataScope.DEPARTMENT, ["notices.messages.send"]),
     ("service", "kb_editor", "知识编辑", DataScope.OWN, ["notices.messages.send"]),
-    ("audit", "auditor", "审计员", DataScope.ALL, ["audit.log.view", "audit.log.export", "audit.errors.view",
-                                                    "audit.errors.export"]),
+    (
+        "audit",
+        "auditor",
+        "审计员",
+        DataScope.ALL,
+        ["audit.log.view", "audit.log.export", "audit.errors.view", "audit.errors.export"],
+    ),
 ]
 
 USERS = [
@@ -85,13 +95,25 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
     for username, name, dept_code, role_codes, agent_no, ext in USERS:
         user = session.scalars(select(User).where(User.username == username)).first()
         if user is None:
-            user = User(username=username, name=name, department_id=depts[dept_code].id,
-                        password_hash=security.hash_password(DEMO_PASSWORD), must_change_password=False,
-                        agent_no=agent_no, phone_ext=ext, roles=[roles[c] for c in role_codes])
+            user = User(
+                username=username,
+                name=name,
+                department_id=depts[dept_code].id,
+                password_hash=security.hash_password(DEMO_PASSWORD),
+                must_change_password=False,
+                agent_no=agent_no,
+                phone_ext=ext,
+                roles=[roles[c] for c in role_codes],
+            )
             session.add(user)
             session.flush()
-            notify(session, user_ids=[user.id], title="欢迎使用客服中心平台",
-                   body="这是演示环境。消息会实时推送到这里。", link="/")
+            notify(
+                session,
+                user_ids=[user.id],
+                title="欢迎使用客服中心平台",
+                body="这是演示环境。消息会实时推送到这里。",
+                link="/",
+            )
         accounts.append((username, DEMO_PASSWORD, "、".join(roles[c].name for c in role_codes)))
     leader = session.scalars(select(User).where(User.username == "leader01")).one()
     depts["KF-L1A"].supervisor_id = leader.id

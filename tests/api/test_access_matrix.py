@@ -50,7 +50,9 @@ def test_routers_are_flat():
     from starlette.routing import BaseRoute, Route
 
     for router in routers():
-        nested = [r for r in router.routes if isinstance(r, BaseRoute) and not isinstance(r, (APIRoute, Route))]
+        nested = [
+            r for r in router.routes if isinstance(r, BaseRoute) and not isinstance(r, (APIRoute, Route))
+        ]
         assert not nested, f"{router.prefix or router}: include sub-routers in kefu.app.routers() instead"
 
 

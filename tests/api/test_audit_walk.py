@@ -7,8 +7,8 @@ valid call. A route without a scenario fails the test, so new routes cannot skip
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from kefu.audit.models import AuditLog
 from kefu.core import clock
-from kefu.org.models import IpRule, User
+from kefu.org.models import IpRule
 from tests.support import PASSWORD, browser_login
 
 

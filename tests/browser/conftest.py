@@ -15,8 +15,14 @@ from tests.live import server
 
 CHROMIUM = os.environ.get("KEFU_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -31,10 +37,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A `kefu` server on SQLite with the demo organisation."""
     data = tmp_path_factory.mktemp("live")
-    env = {"KEFU_DATA_DIR": str(data / "var"), "KEFU_SECRET_KEY": "browser-tests", "KEFU_DATABASE_URL": "",
-           "KEFU_REDIS_URL": ""}
-    subprocess.run([sys.executable, "-m", "kefu.cli", "demo", "--no-serve"], env={**os.environ, **env},
-                   check=True, capture_output=True)
+    env = {
+        "KEFU_DATA_DIR": str(data / "var"),
+        "KEFU_SECRET_KEY": "browser-tests",
+        "KEFU_DATABASE_URL": "",
+        "KEFU_REDIS_URL": "",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "kefu.cli", "demo", "--no-serve"],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
     with server(env, log=data / "server.log") as url:
         yield url
 

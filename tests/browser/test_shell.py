@@ -39,8 +39,11 @@ def test_inbox_receives_a_pushed_message_without_reload(page, live_url):
         login = api.post("/api/v1/auth/login", json={"username": "leader01", "password": "Demo@2026"})
         assert login.status_code == 200
         me = page.evaluate("fetch('/api/v1/me').then(r => r.json())")
-        sent = api.post("/api/v1/notifications/send", json={"to_user_ids": [me["id"]], "title": "请回访客户 13800000000"},
-                        headers={"X-CSRF-Token": login.json()["csrf_token"]})
+        sent = api.post(
+            "/api/v1/notifications/send",
+            json={"to_user_ids": [me["id"]], "title": "请回访客户 13800000000"},
+            headers={"X-CSRF-Token": login.json()["csrf_token"]},
+        )
         assert sent.status_code == 201, sent.text
     page.wait_for_selector("#inbox-list >> text=请回访客户 13800000000", timeout=10000)
     assert page.evaluate("window.__marker") == "same page"  # no reload happened

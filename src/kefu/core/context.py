@@ -15,11 +15,13 @@ class RequestContext:
     method: str = ""
 
 
-_current: ContextVar[RequestContext] = ContextVar("kefu_request_context", default=RequestContext())
+_EMPTY = RequestContext()
+_current: ContextVar[RequestContext | None] = ContextVar("kefu_request_context", default=None)
 
 
 def current() -> RequestContext:
-    return _current.get()
+    """The context of the request (or job) being served; an empty one outside requests."""
+    return _current.get() or _EMPTY
 
 
 def set_current(ctx: RequestContext) -> object:

@@ -19,8 +19,16 @@ from kefu.core.i18n import lazy
 from kefu.org.models import DataScope, Department, Role, User
 
 # Words shown in the role editor, declared here so that they are extracted for translation.
-OPERATION_WORDS = (lazy("view"), lazy("create"), lazy("edit"), lazy("delete"), lazy("approve"), lazy("export"),
-                   lazy("send"), lazy("reset_password"))
+OPERATION_WORDS = (
+    lazy("view"),
+    lazy("create"),
+    lazy("edit"),
+    lazy("delete"),
+    lazy("approve"),
+    lazy("export"),
+    lazy("send"),
+    lazy("reset_password"),
+)
 SCOPE_WORDS = (lazy("own"), lazy("department"), lazy("subtree"), lazy("all"))
 AREA_WORDS = (lazy("admin"), lazy("audit"), lazy("notices"))
 

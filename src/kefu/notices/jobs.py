@@ -16,7 +16,12 @@ from kefu.org.config import parameters as params
 log = logging.getLogger(__name__)
 
 RETENTION_DAYS = params.declare(
-    "notices.retention_days", "Keep read messages for (days)", int, 180, group="notices", minimum=7,
+    "notices.retention_days",
+    "Keep read messages for (days)",
+    int,
+    180,
+    group="notices",
+    minimum=7,
     maximum=3650,
 )
 
@@ -35,4 +40,6 @@ def purge_read_notifications() -> int:
 
 
 purge_task = task(name="notices.purge_read")(purge_read_notifications)
-nightly_purge = periodic(crontab(hour="3", minute="17"), name="notices.purge_read_nightly")(purge_read_notifications)
+nightly_purge = periodic(crontab(hour="3", minute="17"), name="notices.purge_read_nightly")(
+    purge_read_notifications
+)

@@ -150,7 +150,9 @@ def _count_failure(session: Session, user: User, ip: str) -> None:
     # An atomic increment: parallel guesses cannot slip past the threshold.
     session.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
     session.refresh(user)
-    audit.record(session, actor=None, action="auth.login_failed", target=user, summary=f"Failed login from {ip}")
+    audit.record(
+        session, actor=None, action="auth.login_failed", target=user, summary=f"Failed login from {ip}"
+    )
     if user.failed_logins >= threshold:
         user.locked_until = clock.now() + timedelta(minutes=minutes)
         user.failed_logins = 0

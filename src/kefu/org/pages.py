@@ -22,10 +22,14 @@ from kefu.web.templating import render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
-register(NavItem("admin", "Departments", "/admin/departments", "bi-diagram-3", ("admin.departments.view",), 10))
+register(
+    NavItem("admin", "Departments", "/admin/departments", "bi-diagram-3", ("admin.departments.view",), 10)
+)
 register(NavItem("admin", "Staff", "/admin/users", "bi-people", ("admin.users.view",), 20))
 register(NavItem("admin", "Groups and roles", "/admin/roles", "bi-shield-lock", ("admin.roles.view",), 30))
-register(NavItem("admin", "IP access rules", "/admin/ip-rules", "bi-hdd-network", ("admin.ip_rules.view",), 40))
+register(
+    NavItem("admin", "IP access rules", "/admin/ip-rules", "bi-hdd-network", ("admin.ip_rules.view",), 40)
+)
 register(NavItem("admin", "API tokens", "/admin/tokens", "bi-key", ("admin.tokens.view",), 50))
 
 
@@ -60,37 +64,61 @@ def _failed(session: Session, exc: KefuError) -> dict[str, str]:
 # --- Departments ----------------------------------------------------------------------------------
 
 
-def _departments_page(request: Request, session: Session, *, edit: Department | None = None,
-                      errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-                      status: int = 200) -> Response:
+def _departments_page(
+    request: Request,
+    session: Session,
+    *,
+    edit: Department | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
     users = list(session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name)))
-    return render(request, "org/departments.html", {
-        "tree": service.department_tree(session), "edit": edit, "errors": errors or {}, "values": values or {},
-        "users": users,
-    }, status_code=status)
+    return render(
+        request,
+        "org/departments.html",
+        {
+            "tree": service.department_tree(session),
+            "edit": edit,
+            "errors": errors or {},
+            "values": values or {},
+            "users": users,
+        },
+        status_code=status,
+    )
 
 
 @router.get("/departments")
-def departments(request: Request, session: SessionDep, actor: Requires("admin.departments.view"),
-                edit: int | None = None) -> Response:
+def departments(
+    request: Request, session: SessionDep, actor: Requires("admin.departments.view"), edit: int | None = None
+) -> Response:
     dept = service.get_or_404(session, Department, edit) if edit else None
     return _departments_page(request, session, edit=dept)
 
 
 @router.post("/departments")
-def save_department(request: Request, session: SessionDep, data: FormDep,
-                          actor: Requires("admin.departments.create", "admin.departments.edit")) -> Response:
+def save_department(
+    request: Request,
+    session: SessionDep,
+    data: FormDep,
+    actor: Requires("admin.departments.create", "admin.departments.edit"),
+) -> Response:
     dept_id = _int_or_none(data.get("id"))
-    fields = {"code": data.get("code", ""), "name": data.get("name", ""),
-              "parent_id": _int_or_none(data.get("parent_id")),
-              "supervisor_id": _int_or_none(data.get("supervisor_id")), "sort": int(data.get("sort") or 0)}
+    fields = {
+        "code": data.get("code", ""),
+        "name": data.get("name", ""),
+        "parent_id": _int_or_none(data.get("parent_id")),
+        "supervisor_id": _int_or_none(data.get("supervisor_id")),
+        "sort": int(data.get("sort") or 0),
+    }
     dept = None
     try:
         if dept_id:
             _need(actor, "admin.departments.edit")
             dept = service.get_or_404(session, Department, dept_id)
-            service.update_department(session, actor=actor, department=dept, **fields,
-                                      enabled=data.get("enabled") == "on")
+            service.update_department(
+                session, actor=actor, department=dept, **fields, enabled=data.get("enabled") == "on"
+            )
         else:
             _need(actor, "admin.departments.create")
             service.create_department(session, actor=actor, **fields)
@@ -99,13 +127,16 @@ def save_department(request: Request, session: SessionDep, data: FormDep,
             raise
         errors = _failed(session, exc)
         dept = session.get(Department, dept_id) if dept_id else None
-        return _departments_page(request, session, edit=dept, errors=errors, values=data, status=exc.status_code)
+        return _departments_page(
+            request, session, edit=dept, errors=errors, values=data, status=exc.status_code
+        )
     return RedirectResponse("/admin/departments", status_code=303)
 
 
 @router.post("/departments/{department_id}/delete")
-def remove_department(request: Request, session: SessionDep, actor: Requires("admin.departments.delete"),
-                      department_id: int) -> Response:
+def remove_department(
+    request: Request, session: SessionDep, actor: Requires("admin.departments.delete"), department_id: int
+) -> Response:
     dept = service.get_or_404(session, Department, department_id)
     try:
         service.delete_department(session, actor=actor, department=dept)
@@ -125,37 +156,75 @@ def _need(actor: Actor, permission: str) -> None:
 # --- Groups and roles -----------------------------------------------------------------------------
 
 
-def _roles_page(request: Request, session: Session, *, errors: dict[str, str] | None = None,
-                values: dict[str, Any] | None = None, edit_group: UserGroup | None = None,
-                edit_role: Role | None = None, status: int = 200) -> Response:
-    groups = list(session.scalars(select(UserGroup).options(selectinload(UserGroup.roles)).order_by(UserGroup.code)))
+def _roles_page(
+    request: Request,
+    session: Session,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    edit_group: UserGroup | None = None,
+    edit_role: Role | None = None,
+    status: int = 200,
+) -> Response:
+    groups = list(
+        session.scalars(select(UserGroup).options(selectinload(UserGroup.roles)).order_by(UserGroup.code))
+    )
     areas: dict[str, list[Any]] = {}
     for fn in CATALOGUE.values():
         areas.setdefault(fn.area, []).append(fn)
-    return render(request, "org/roles.html", {
-        "groups": groups, "areas": areas, "scopes": list(DataScope), "errors": errors or {},
-        "values": values or {}, "edit_group": edit_group, "edit_role": edit_role,
-        "function_labels": {code: fn.label for code, fn in CATALOGUE.items()},
-    }, status_code=status)
+    return render(
+        request,
+        "org/roles.html",
+        {
+            "groups": groups,
+            "areas": areas,
+            "scopes": list(DataScope),
+            "errors": errors or {},
+            "values": values or {},
+            "edit_group": edit_group,
+            "edit_role": edit_role,
+            "function_labels": {code: fn.label for code, fn in CATALOGUE.items()},
+        },
+        status_code=status,
+    )
 
 
 @router.get("/roles")
-def roles(request: Request, session: SessionDep, actor: Requires("admin.roles.view"), group: int | None = None,
-          role: int | None = None) -> Response:
-    return _roles_page(request, session, edit_group=service.get_or_404(session, UserGroup, group) if group else None,
-                       edit_role=service.get_or_404(session, Role, role) if role else None)
+def roles(
+    request: Request,
+    session: SessionDep,
+    actor: Requires("admin.roles.view"),
+    group: int | None = None,
+    role: int | None = None,
+) -> Response:
+    return _roles_page(
+        request,
+        session,
+        edit_group=service.get_or_404(session, UserGroup, group) if group else None,
+        edit_role=service.get_or_404(session, Role, role) if role else None,
+    )
 
 
 @router.post("/groups")
-def save_group(request: Request, session: SessionDep, data: FormDep,
-                     actor: Requires("admin.roles.create", "admin.roles.edit")) -> Response:
+def save_group(
+    request: Request,
+    session: SessionDep,
+    data: FormDep,
+    actor: Requires("admin.roles.create", "admin.roles.edit"),
+) -> Response:
     group_id = _int_or_none(data.get("id"))
-    fields = {"code": data.get("code", ""), "name": data.get("name", ""),
-              "description": data.get("description", ""), "functions": _as_list(data.get("functions"))}
+    fields = {
+        "code": data.get("code", ""),
+        "name": data.get("name", ""),
+        "description": data.get("description", ""),
+        "functions": _as_list(data.get("functions")),
+    }
     try:
         if group_id:
             _need(actor, "admin.roles.edit")
-            service.update_group(session, actor=actor, group=service.get_or_404(session, UserGroup, group_id), **fields)
+            service.update_group(
+                session, actor=actor, group=service.get_or_404(session, UserGroup, group_id), **fields
+            )
         else:
             _need(actor, "admin.roles.create")
             service.create_group(session, actor=actor, **fields)
@@ -164,21 +233,33 @@ def save_group(request: Request, session: SessionDep, data: FormDep,
             raise
         errors = _failed(session, exc)
         edit = session.get(UserGroup, group_id) if group_id else None
-        return _roles_page(request, session, errors=errors, values=data, edit_group=edit, status=exc.status_code)
+        return _roles_page(
+            request, session, errors=errors, values=data, edit_group=edit, status=exc.status_code
+        )
     return RedirectResponse("/admin/roles", status_code=303)
 
 
 @router.post("/roles")
-def save_role(request: Request, session: SessionDep, data: FormDep,
-                    actor: Requires("admin.roles.create", "admin.roles.edit")) -> Response:
+def save_role(
+    request: Request,
+    session: SessionDep,
+    data: FormDep,
+    actor: Requires("admin.roles.create", "admin.roles.edit"),
+) -> Response:
     role_id = _int_or_none(data.get("id"))
-    fields = {"code": data.get("code", ""), "name": data.get("name", ""),
-              "description": data.get("description", ""), "permissions": _as_list(data.get("permissions")),
-              "data_scope": data.get("data_scope") or DataScope.OWN}
+    fields = {
+        "code": data.get("code", ""),
+        "name": data.get("name", ""),
+        "description": data.get("description", ""),
+        "permissions": _as_list(data.get("permissions")),
+        "data_scope": data.get("data_scope") or DataScope.OWN,
+    }
     try:
         if role_id:
             _need(actor, "admin.roles.edit")
-            service.update_role(session, actor=actor, role=service.get_or_404(session, Role, role_id), **fields)
+            service.update_role(
+                session, actor=actor, role=service.get_or_404(session, Role, role_id), **fields
+            )
         else:
             _need(actor, "admin.roles.create")
             service.create_role(session, actor=actor, group_id=int(data.get("group_id") or 0), **fields)
@@ -187,13 +268,16 @@ def save_role(request: Request, session: SessionDep, data: FormDep,
             raise
         errors = _failed(session, exc)
         edit = session.get(Role, role_id) if role_id else None
-        return _roles_page(request, session, errors=errors, values=data, edit_role=edit, status=exc.status_code)
+        return _roles_page(
+            request, session, errors=errors, values=data, edit_role=edit, status=exc.status_code
+        )
     return RedirectResponse("/admin/roles", status_code=303)
 
 
 @router.post("/roles/{role_id}/delete")
-def remove_role(request: Request, session: SessionDep, actor: Requires("admin.roles.delete"),
-                role_id: int) -> Response:
+def remove_role(
+    request: Request, session: SessionDep, actor: Requires("admin.roles.delete"), role_id: int
+) -> Response:
     try:
         service.delete_role(session, actor=actor, role=service.get_or_404(session, Role, role_id))
     except KefuError as exc:
@@ -202,8 +286,9 @@ def remove_role(request: Request, session: SessionDep, actor: Requires("admin.ro
 
 
 @router.post("/groups/{group_id}/delete")
-def remove_group(request: Request, session: SessionDep, actor: Requires("admin.roles.delete"),
-                 group_id: int) -> Response:
+def remove_group(
+    request: Request, session: SessionDep, actor: Requires("admin.roles.delete"), group_id: int
+) -> Response:
     try:
         service.delete_group(session, actor=actor, group=service.get_or_404(session, UserGroup, group_id))
     except KefuError as exc:
@@ -215,8 +300,14 @@ def remove_group(request: Request, session: SessionDep, actor: Requires("admin.r
 
 
 @router.get("/users")
-def users(request: Request, session: SessionDep, actor: Requires("admin.users.view"), q: str = "",
-          department_id: str = "", active: str = "") -> Response:
+def users(
+    request: Request,
+    session: SessionDep,
+    actor: Requires("admin.users.view"),
+    q: str = "",
+    department_id: str = "",
+    active: str = "",
+) -> Response:
     stmt = users_query(actor)
     if q.strip():
         like = f"%{q.strip()}%"
@@ -226,19 +317,43 @@ def users(request: Request, session: SessionDep, actor: Requires("admin.users.vi
     if active in ("true", "false"):
         stmt = stmt.where(User.is_active.is_(active == "true"))
     rows = list(session.scalars(stmt.order_by(User.username).limit(500)))
-    ctx = {"users": rows, "q": q, "department_id": _int_or_none(department_id), "active": active,
-           "tree": service.department_tree(session)}
+    ctx = {
+        "users": rows,
+        "q": q,
+        "department_id": _int_or_none(department_id),
+        "active": active,
+        "tree": service.department_tree(session),
+    }
     template = "org/_users_table.html" if request.headers.get("hx-request") == "true" else "org/users.html"
     return render(request, template, ctx)
 
 
-def _user_form(request: Request, session: Session, *, user: User | None, errors: dict[str, str] | None = None,
-               values: dict[str, Any] | None = None, status: int = 200, notice: str = "") -> Response:
-    roles_ = list(session.scalars(select(Role).options(selectinload(Role.group)).order_by(Role.group_id, Role.name)))
-    return render(request, "org/user_form.html", {
-        "user": user, "errors": errors or {}, "values": values or {}, "roles": roles_,
-        "tree": service.department_tree(session), "notice": notice,
-    }, status_code=status)
+def _user_form(
+    request: Request,
+    session: Session,
+    *,
+    user: User | None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+    notice: str = "",
+) -> Response:
+    roles_ = list(
+        session.scalars(select(Role).options(selectinload(Role.group)).order_by(Role.group_id, Role.name))
+    )
+    return render(
+        request,
+        "org/user_form.html",
+        {
+            "user": user,
+            "errors": errors or {},
+            "values": values or {},
+            "roles": roles_,
+            "tree": service.department_tree(session),
+            "notice": notice,
+        },
+        status_code=status,
+    )
 
 
 @router.get("/users/new")
@@ -247,19 +362,28 @@ def new_user(request: Request, session: SessionDep, actor: Requires("admin.users
 
 
 @router.get("/users/{user_id}")
-def edit_user(request: Request, session: SessionDep, actor: Requires("admin.users.view"), user_id: int) -> Response:
+def edit_user(
+    request: Request, session: SessionDep, actor: Requires("admin.users.view"), user_id: int
+) -> Response:
     return _user_form(request, session, user=access_user(session, actor, user_id))
 
 
 @router.post("/users")
-def save_user(request: Request, session: SessionDep, data: FormDep,
-                    actor: Requires("admin.users.create", "admin.users.edit")) -> Response:
+def save_user(
+    request: Request,
+    session: SessionDep,
+    data: FormDep,
+    actor: Requires("admin.users.create", "admin.users.edit"),
+) -> Response:
     user_id = _int_or_none(data.get("id"))
     fields = {
-        "username": data.get("username", ""), "name": data.get("name", ""),
+        "username": data.get("username", ""),
+        "name": data.get("name", ""),
         "department_id": _int_or_none(data.get("department_id")),
         "role_ids": [int(r) for r in _as_list(data.get("role_ids"))],
-        "email": data.get("email", ""), "mobile": data.get("mobile", ""), "phone_ext": data.get("phone_ext", ""),
+        "email": data.get("email", ""),
+        "mobile": data.get("mobile", ""),
+        "phone_ext": data.get("phone_ext", ""),
         "agent_no": data.get("agent_no", ""),
         "skills": [s.strip() for s in str(data.get("skills", "")).replace("，", ",").split(",") if s.strip()],
         "is_active": data.get("is_active") == "on",
@@ -284,8 +408,9 @@ def save_user(request: Request, session: SessionDep, data: FormDep,
 
 
 @router.post("/users/{user_id}/reset-password")
-def reset_user_password(request: Request, session: SessionDep, actor: Requires("admin.users.reset_password"),
-                        user_id: int) -> Response:
+def reset_user_password(
+    request: Request, session: SessionDep, actor: Requires("admin.users.reset_password"), user_id: int
+) -> Response:
     user = access_user(session, actor, user_id, "admin.users.reset_password")
     plain = service.reset_password(session, actor=actor, user=user)
     notice = i18n.gettext("Password reset. Temporary password (shown once): %(pw)s") % {"pw": plain}
@@ -293,7 +418,9 @@ def reset_user_password(request: Request, session: SessionDep, actor: Requires("
 
 
 @router.post("/users/{user_id}/unlock")
-def unlock_user(request: Request, session: SessionDep, actor: Requires("admin.users.edit"), user_id: int) -> Response:
+def unlock_user(
+    request: Request, session: SessionDep, actor: Requires("admin.users.edit"), user_id: int
+) -> Response:
     user = access_user(session, actor, user_id, "admin.users.edit")
     auth_service.unlock(session, user=user, actor=actor)
     return RedirectResponse(f"/admin/users/{user.id}", status_code=303)
@@ -302,14 +429,27 @@ def unlock_user(request: Request, session: SessionDep, actor: Requires("admin.us
 # --- IP rules and tokens --------------------------------------------------------------------------
 
 
-def _ip_page(request: Request, session: Session, *, errors: dict[str, str] | None = None,
-             values: dict[str, Any] | None = None, status: int = 200) -> Response:
-    return render(request, "org/ip_rules.html", {
-        "rules": list(session.scalars(select(IpRule).order_by(IpRule.scope, IpRule.id))),
-        "roles": {r.id: r for r in session.scalars(select(Role))},
-        "users": {u.id: u for u in session.scalars(select(User).where(User.is_active.is_(True)))},
-        "scopes": list(IpRuleScope), "errors": errors or {}, "values": values or {},
-    }, status_code=status)
+def _ip_page(
+    request: Request,
+    session: Session,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "org/ip_rules.html",
+        {
+            "rules": list(session.scalars(select(IpRule).order_by(IpRule.scope, IpRule.id))),
+            "roles": {r.id: r for r in session.scalars(select(Role))},
+            "users": {u.id: u for u in session.scalars(select(User).where(User.is_active.is_(True)))},
+            "scopes": list(IpRuleScope),
+            "errors": errors or {},
+            "values": values or {},
+        },
+        status_code=status,
+    )
 
 
 @router.get("/ip-rules")
@@ -318,20 +458,28 @@ def ip_rules(request: Request, session: SessionDep, actor: Requires("admin.ip_ru
 
 
 @router.post("/ip-rules")
-def add_ip_rule(request: Request, session: SessionDep, data: FormDep,
-        actor: Requires("admin.ip_rules.create")) -> Response:
+def add_ip_rule(
+    request: Request, session: SessionDep, data: FormDep, actor: Requires("admin.ip_rules.create")
+) -> Response:
     try:
-        service.create_ip_rule(session, actor=actor, scope=IpRuleScope(data.get("scope") or "global"),
-                               cidr=data.get("cidr", ""), role_id=_int_or_none(data.get("role_id")),
-                               user_id=_int_or_none(data.get("user_id")), note=data.get("note", ""))
+        service.create_ip_rule(
+            session,
+            actor=actor,
+            scope=IpRuleScope(data.get("scope") or "global"),
+            cidr=data.get("cidr", ""),
+            role_id=_int_or_none(data.get("role_id")),
+            user_id=_int_or_none(data.get("user_id")),
+            note=data.get("note", ""),
+        )
     except KefuError as exc:
         return _ip_page(request, session, errors=_failed(session, exc), values=data, status=exc.status_code)
     return RedirectResponse("/admin/ip-rules", status_code=303)
 
 
 @router.post("/ip-rules/{rule_id}/toggle")
-def toggle_ip_rule(request: Request, session: SessionDep, actor: Requires("admin.ip_rules.edit"),
-                   rule_id: int) -> Response:
+def toggle_ip_rule(
+    request: Request, session: SessionDep, actor: Requires("admin.ip_rules.edit"), rule_id: int
+) -> Response:
     rule = service.get_or_404(session, IpRule, rule_id)
     try:
         service.update_ip_rule(session, actor=actor, rule=rule, enabled=not rule.enabled)
@@ -341,8 +489,9 @@ def toggle_ip_rule(request: Request, session: SessionDep, actor: Requires("admin
 
 
 @router.post("/ip-rules/{rule_id}/delete")
-def remove_ip_rule(request: Request, session: SessionDep, actor: Requires("admin.ip_rules.delete"),
-                   rule_id: int) -> Response:
+def remove_ip_rule(
+    request: Request, session: SessionDep, actor: Requires("admin.ip_rules.delete"), rule_id: int
+) -> Response:
     try:
         service.delete_ip_rule(session, actor=actor, rule=service.get_or_404(session, IpRule, rule_id))
     except KefuError as exc:
@@ -350,13 +499,30 @@ def remove_ip_rule(request: Request, session: SessionDep, actor: Requires("admin
     return RedirectResponse("/admin/ip-rules", status_code=303)
 
 
-def _tokens_page(request: Request, session: Session, *, errors: dict[str, str] | None = None,
-                 created: str = "", status: int = 200) -> Response:
-    tokens = list(session.scalars(select(ApiToken).options(selectinload(ApiToken.user)).order_by(ApiToken.id.desc())))
-    return render(request, "org/tokens.html", {
-        "tokens": tokens, "errors": errors or {}, "created": created,
-        "users": list(session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.username))),
-    }, status_code=status)
+def _tokens_page(
+    request: Request,
+    session: Session,
+    *,
+    errors: dict[str, str] | None = None,
+    created: str = "",
+    status: int = 200,
+) -> Response:
+    tokens = list(
+        session.scalars(select(ApiToken).options(selectinload(ApiToken.user)).order_by(ApiToken.id.desc()))
+    )
+    return render(
+        request,
+        "org/tokens.html",
+        {
+            "tokens": tokens,
+            "errors": errors or {},
+            "created": created,
+            "users": list(
+                session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.username))
+            ),
+        },
+        status_code=status,
+    )
 
 
 @router.get("/tokens")
@@ -365,19 +531,22 @@ def tokens(request: Request, session: SessionDep, actor: Requires("admin.tokens.
 
 
 @router.post("/tokens")
-def add_token(request: Request, session: SessionDep, data: FormDep,
-        actor: Requires("admin.tokens.create")) -> Response:
+def add_token(
+    request: Request, session: SessionDep, data: FormDep, actor: Requires("admin.tokens.create")
+) -> Response:
     try:
         user = access_user(session, actor, int(data.get("user_id") or 0))
-        plain, _ = auth_service.create_token(session, user=user, name=data.get("name", ""), expires_at=None,
-                                             actor=actor)
+        plain, _ = auth_service.create_token(
+            session, user=user, name=data.get("name", ""), expires_at=None, actor=actor
+        )
     except KefuError as exc:
         return _tokens_page(request, session, errors=_failed(session, exc), status=exc.status_code)
     return _tokens_page(request, session, created=plain, status=201)
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke_token(request: Request, session: SessionDep, actor: Requires("admin.tokens.delete"),
-                 token_id: int) -> Response:
+def revoke_token(
+    request: Request, session: SessionDep, actor: Requires("admin.tokens.delete"), token_id: int
+) -> Response:
     auth_service.revoke_token(session, token=service.get_or_404(session, ApiToken, token_id), actor=actor)
     return RedirectResponse("/admin/tokens", status_code=303)

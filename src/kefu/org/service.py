@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from kefu.audit import service as audit
 from kefu.core import context, security
 from kefu.core.errors import Conflict, FieldError, NotFound
-from kefu.core.permissions import Actor, all_permissions, function_of, is_permission
 from kefu.core.permissions import CATALOGUE as FUNCTIONS
+from kefu.core.permissions import Actor, all_permissions, function_of, is_permission
 from kefu.org import auth_service
 from kefu.org.models import DataScope, Department, IpRule, IpRuleScope, Role, User, UserGroup, UserRole
 
@@ -28,8 +28,18 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,59}$")
 DEPARTMENT_FIELDS = ("code", "name", "parent_id", "supervisor_id", "sort", "enabled")
 GROUP_FIELDS = ("code", "name", "description", "functions")
 ROLE_FIELDS = ("group_id", "code", "name", "description", "permissions", "data_scope", "all_permissions")
-USER_FIELDS = ("username", "name", "department_id", "is_active", "email", "mobile", "phone_ext", "agent_no",
-               "skills", "role_ids")
+USER_FIELDS = (
+    "username",
+    "name",
+    "department_id",
+    "is_active",
+    "email",
+    "mobile",
+    "phone_ext",
+    "agent_no",
+    "skills",
+    "role_ids",
+)
 
 
 def _require_text(field: str, value: str | None, *, max_len: int) -> str:
@@ -48,8 +58,16 @@ def _code(field: str, value: str | None) -> str:
     return text
 
 
-def _unique(session: Session, column: Any, value: Any, field: str, *, exclude_id: int | None = None,
-            extra: Any = None, model: Any = None) -> None:
+def _unique(
+    session: Session,
+    column: Any,
+    value: Any,
+    field: str,
+    *,
+    exclude_id: int | None = None,
+    extra: Any = None,
+    model: Any = None,
+) -> None:
     model = model or column.class_
     stmt = select(func.count()).select_from(model).where(column == value)
     if extra is not None:
@@ -72,8 +90,16 @@ def _check_supervisor(session: Session, supervisor_id: int | None) -> None:
         raise FieldError("supervisor_id", "No such user")
 
 
-def create_department(session: Session, *, actor: Actor, code: str, name: str, parent_id: int | None = None,
-                      supervisor_id: int | None = None, sort: int = 0) -> Department:
+def create_department(
+    session: Session,
+    *,
+    actor: Actor,
+    code: str,
+    name: str,
+    parent_id: int | None = None,
+    supervisor_id: int | None = None,
+    sort: int = 0,
+) -> Department:
     code = _code("code", code)
     name = _require_text("name", name, max_len=100)
     _unique(session, Department.code, code, "code")
@@ -87,12 +113,20 @@ def create_department(session: Session, *, actor: Actor, code: str, name: str, p
     session.add(dept)
     session.flush()
     dept.path = (parent.path if parent else "/") + f"{dept.id}/"
-    audit.record(session, actor=actor, action="department.create", function="admin.departments", target=dept,
-                 after=_department_snapshot(dept))
+    audit.record(
+        session,
+        actor=actor,
+        action="department.create",
+        function="admin.departments",
+        target=dept,
+        after=_department_snapshot(dept),
+    )
     return dept
 
 
-def update_department(session: Session, *, actor: Actor, department: Department, **changes: Any) -> Department:
+def update_department(
+    session: Session, *, actor: Actor, department: Department, **changes: Any
+) -> Department:
     before = _department_snapshot(department)
     if "code" in changes:
         code = _code("code", changes["code"])
@@ -112,8 +146,15 @@ def update_department(session: Session, *, actor: Actor, department: Department,
     after = _department_snapshot(department)
     b, a = audit.diff(before, after)
     if a:
-        audit.record(session, actor=actor, action="department.update", function="admin.departments",
-                     target=department, before=b, after=a)
+        audit.record(
+            session,
+            actor=actor,
+            action="department.update",
+            function="admin.departments",
+            target=department,
+            before=b,
+            after=a,
+        )
     return department
 
 
@@ -140,12 +181,20 @@ def _move_department(session: Session, department: Department, parent_id: int | 
 
 
 def delete_department(session: Session, *, actor: Actor, department: Department) -> None:
-    if session.scalar(select(func.count()).select_from(Department).where(Department.parent_id == department.id)):
+    if session.scalar(
+        select(func.count()).select_from(Department).where(Department.parent_id == department.id)
+    ):
         raise Conflict("The department still has sub-departments")
     if session.scalar(select(func.count()).select_from(User).where(User.department_id == department.id)):
         raise Conflict("The department still has staff; move them first")
-    audit.record(session, actor=actor, action="department.delete", function="admin.departments",
-                 target=department, before=_department_snapshot(department))
+    audit.record(
+        session,
+        actor=actor,
+        action="department.delete",
+        function="admin.departments",
+        target=department,
+        before=_department_snapshot(department),
+    )
     session.delete(department)
 
 
@@ -176,16 +225,33 @@ def _functions(value: list[str]) -> list[str]:
     return sorted(set(value))
 
 
-def create_group(session: Session, *, actor: Actor, code: str, name: str, description: str = "",
-                 functions: list[str] | None = None) -> UserGroup:
+def create_group(
+    session: Session,
+    *,
+    actor: Actor,
+    code: str,
+    name: str,
+    description: str = "",
+    functions: list[str] | None = None,
+) -> UserGroup:
     code = _code("code", code)
     _unique(session, UserGroup.code, code, "code")
-    group = UserGroup(code=code, name=_require_text("name", name, max_len=100), description=description.strip(),
-                      functions=_functions(functions or []))
+    group = UserGroup(
+        code=code,
+        name=_require_text("name", name, max_len=100),
+        description=description.strip(),
+        functions=_functions(functions or []),
+    )
     session.add(group)
     session.flush()
-    audit.record(session, actor=actor, action="group.create", function="admin.roles", target=group,
-                 after=audit.snapshot(group, GROUP_FIELDS))
+    audit.record(
+        session,
+        actor=actor,
+        action="group.create",
+        function="admin.roles",
+        target=group,
+        after=audit.snapshot(group, GROUP_FIELDS),
+    )
     return group
 
 
@@ -206,16 +272,29 @@ def update_group(session: Session, *, actor: Actor, group: UserGroup, **changes:
             role.permissions = [p for p in role.permissions if function_of(p) in group.functions]
     b, a = audit.diff(before, audit.snapshot(group, GROUP_FIELDS))
     if a:
-        audit.record(session, actor=actor, action="group.update", function="admin.roles", target=group,
-                     before=b, after=a)
+        audit.record(
+            session,
+            actor=actor,
+            action="group.update",
+            function="admin.roles",
+            target=group,
+            before=b,
+            after=a,
+        )
     return group
 
 
 def delete_group(session: Session, *, actor: Actor, group: UserGroup) -> None:
     if group.roles:
         raise Conflict("The group still has roles")
-    audit.record(session, actor=actor, action="group.delete", function="admin.roles", target=group,
-                 before=audit.snapshot(group, GROUP_FIELDS))
+    audit.record(
+        session,
+        actor=actor,
+        action="group.delete",
+        function="admin.roles",
+        target=group,
+        before=audit.snapshot(group, GROUP_FIELDS),
+    )
     session.delete(group)
 
 
@@ -225,7 +304,9 @@ def _permissions(group: UserGroup, value: list[str]) -> list[str]:
         raise FieldError("permissions", "Unknown permission: %(codes)s", codes=", ".join(unknown))
     outside = [p for p in value if function_of(p) not in group.functions]
     if outside:
-        raise FieldError("permissions", "Not granted by the role's group: %(codes)s", codes=", ".join(outside))
+        raise FieldError(
+            "permissions", "Not granted by the role's group: %(codes)s", codes=", ".join(outside)
+        )
     return sorted(set(value))
 
 
@@ -233,20 +314,40 @@ def _role_snapshot(role: Role) -> dict[str, Any]:
     return audit.snapshot(role, ROLE_FIELDS)
 
 
-def create_role(session: Session, *, actor: Actor, group_id: int, code: str, name: str, description: str = "",
-                permissions: list[str] | None = None, data_scope: DataScope = DataScope.OWN) -> Role:
+def create_role(
+    session: Session,
+    *,
+    actor: Actor,
+    group_id: int,
+    code: str,
+    name: str,
+    description: str = "",
+    permissions: list[str] | None = None,
+    data_scope: DataScope = DataScope.OWN,
+) -> Role:
     group = session.get(UserGroup, group_id)
     if group is None:
         raise FieldError("group_id", "No such group")
     code = _code("code", code)
     _unique(session, Role.code, code, "code", extra=Role.group_id == group_id)
-    role = Role(group_id=group.id, code=code, name=_require_text("name", name, max_len=100),
-                description=description.strip(), permissions=_permissions(group, permissions or []),
-                data_scope=DataScope(data_scope))
+    role = Role(
+        group_id=group.id,
+        code=code,
+        name=_require_text("name", name, max_len=100),
+        description=description.strip(),
+        permissions=_permissions(group, permissions or []),
+        data_scope=DataScope(data_scope),
+    )
     session.add(role)
     session.flush()
-    audit.record(session, actor=actor, action="role.create", function="admin.roles", target=role,
-                 after=_role_snapshot(role))
+    audit.record(
+        session,
+        actor=actor,
+        action="role.create",
+        function="admin.roles",
+        target=role,
+        after=_role_snapshot(role),
+    )
     return role
 
 
@@ -266,8 +367,9 @@ def update_role(session: Session, *, actor: Actor, role: Role, **changes: Any) -
         role.data_scope = DataScope(changes["data_scope"])
     b, a = audit.diff(before, _role_snapshot(role))
     if a:
-        audit.record(session, actor=actor, action="role.update", function="admin.roles", target=role,
-                     before=b, after=a)
+        audit.record(
+            session, actor=actor, action="role.update", function="admin.roles", target=role, before=b, after=a
+        )
     return role
 
 
@@ -277,8 +379,14 @@ def delete_role(session: Session, *, actor: Actor, role: Role) -> None:
         raise Conflict("%(n)s staff still hold this role", n=holders)
     if role.all_permissions:
         raise Conflict("The built-in administrator role cannot be deleted")
-    audit.record(session, actor=actor, action="role.delete", function="admin.roles", target=role,
-                 before=_role_snapshot(role))
+    audit.record(
+        session,
+        actor=actor,
+        action="role.delete",
+        function="admin.roles",
+        target=role,
+        before=_role_snapshot(role),
+    )
     session.delete(role)
 
 
@@ -307,8 +415,11 @@ def _roles_grantable(session: Session, actor: Actor, role_ids: list[int]) -> lis
     for role in roles:
         granted = set(all_permissions()) if role.all_permissions else set(role.permissions)
         if not granted <= held:
-            raise FieldError("role_ids", "You cannot grant the role %(role)s: it has permissions you do not hold",
-                             role=role.name)
+            raise FieldError(
+                "role_ids",
+                "You cannot grant the role %(role)s: it has permissions you do not hold",
+                role=role.name,
+            )
     return roles
 
 
@@ -323,10 +434,22 @@ def _check_department(session: Session, actor: Actor, department_id: int | None)
         raise FieldError("department_id", "Outside the departments you manage")
 
 
-def create_user(session: Session, *, actor: Actor, username: str, name: str, department_id: int | None,
-                role_ids: list[int] | None = None, password: str | None = None, email: str = "",
-                mobile: str = "", phone_ext: str = "", agent_no: str = "", skills: list[str] | None = None,
-                is_active: bool = True) -> tuple[User, str | None]:
+def create_user(
+    session: Session,
+    *,
+    actor: Actor,
+    username: str,
+    name: str,
+    department_id: int | None,
+    role_ids: list[int] | None = None,
+    password: str | None = None,
+    email: str = "",
+    mobile: str = "",
+    phone_ext: str = "",
+    agent_no: str = "",
+    skills: list[str] | None = None,
+    is_active: bool = True,
+) -> tuple[User, str | None]:
     """A new staff account. Without a password a temporary one is generated and returned once."""
     username = _require_text("username", username, max_len=60)
     if not USERNAME_RE.match(username):
@@ -334,9 +457,18 @@ def create_user(session: Session, *, actor: Actor, username: str, name: str, dep
     _unique(session, func.lower(User.username), username.lower(), "username", model=User)
     _check_department(session, actor, department_id)
     roles = _roles_grantable(session, actor, role_ids or [])
-    user = User(username=username, name=_require_text("name", name, max_len=100), department_id=department_id,
-                email=email.strip(), mobile=mobile.strip(), phone_ext=phone_ext.strip(), agent_no=agent_no.strip(),
-                skills=sorted(set(skills or [])), is_active=is_active, must_change_password=True)
+    user = User(
+        username=username,
+        name=_require_text("name", name, max_len=100),
+        department_id=department_id,
+        email=email.strip(),
+        mobile=mobile.strip(),
+        phone_ext=phone_ext.strip(),
+        agent_no=agent_no.strip(),
+        skills=sorted(set(skills or [])),
+        is_active=is_active,
+        must_change_password=True,
+    )
     generated = None
     if password:
         auth_service.validate_new_password(session, user=user, password=password, field="password")
@@ -346,8 +478,14 @@ def create_user(session: Session, *, actor: Actor, username: str, name: str, dep
     user.roles = roles
     session.add(user)
     session.flush()
-    audit.record(session, actor=actor, action="user.create", function="admin.users", target=user,
-                 after=_user_snapshot(user))
+    audit.record(
+        session,
+        actor=actor,
+        action="user.create",
+        function="admin.users",
+        target=user,
+        after=_user_snapshot(user),
+    )
     return user, generated
 
 
@@ -357,8 +495,9 @@ def update_user(session: Session, *, actor: Actor, user: User, **changes: Any) -
         username = _require_text("username", changes["username"], max_len=60)
         if not USERNAME_RE.match(username):
             raise FieldError("username", "Use letters, digits, '_', '-', '.' or '@'")
-        _unique(session, func.lower(User.username), username.lower(), "username", exclude_id=user.id,
-                model=User)
+        _unique(
+            session, func.lower(User.username), username.lower(), "username", exclude_id=user.id, model=User
+        )
         user.username = username
     if "name" in changes:
         user.name = _require_text("name", changes["name"], max_len=100)
@@ -386,8 +525,9 @@ def update_user(session: Session, *, actor: Actor, user: User, **changes: Any) -
     session.flush()
     b, a = audit.diff(before, _user_snapshot(user))
     if a:
-        audit.record(session, actor=actor, action="user.update", function="admin.users", target=user,
-                     before=b, after=a)
+        audit.record(
+            session, actor=actor, action="user.update", function="admin.users", target=user, before=b, after=a
+        )
     return user
 
 
@@ -409,8 +549,14 @@ def delete_user(session: Session, *, actor: Actor, user: User) -> None:
         raise Conflict("You cannot delete your own account")
     if user.last_login_at is not None:
         raise Conflict("This account has been used; disable it instead so its history stays readable")
-    audit.record(session, actor=actor, action="user.delete", function="admin.users", target=user,
-                 before=_user_snapshot(user))
+    audit.record(
+        session,
+        actor=actor,
+        action="user.delete",
+        function="admin.users",
+        target=user,
+        before=_user_snapshot(user),
+    )
     session.delete(user)
 
 
@@ -435,12 +581,22 @@ def _guard_self_lockout(session: Session, actor: Actor) -> None:
     session.expire(actor.user, ["roles"])
     ip = context.current().client_ip
     if ip and not auth_service.ip_allowed(session, user=actor.user, ip=ip):
-        raise FieldError("cidr", "This change would lock you out: your address %(ip)s would no longer be allowed",
-                         ip=ip)
+        raise FieldError(
+            "cidr", "This change would lock you out: your address %(ip)s would no longer be allowed", ip=ip
+        )
 
 
-def create_ip_rule(session: Session, *, actor: Actor, scope: IpRuleScope, cidr: str, role_id: int | None = None,
-                   user_id: int | None = None, note: str = "", enabled: bool = True) -> IpRule:
+def create_ip_rule(
+    session: Session,
+    *,
+    actor: Actor,
+    scope: IpRuleScope,
+    cidr: str,
+    role_id: int | None = None,
+    user_id: int | None = None,
+    note: str = "",
+    enabled: bool = True,
+) -> IpRule:
     scope = IpRuleScope(scope)
     if scope is IpRuleScope.ROLE:
         if role_id is None or session.get(Role, role_id) is None:
@@ -452,12 +608,25 @@ def create_ip_rule(session: Session, *, actor: Actor, scope: IpRuleScope, cidr: 
         role_id = None
     else:
         role_id = user_id = None
-    rule = IpRule(scope=scope, cidr=_cidr(cidr), role_id=role_id, user_id=user_id, note=note.strip()[:200],
-                  enabled=enabled)
+    rule = IpRule(
+        scope=scope,
+        cidr=_cidr(cidr),
+        role_id=role_id,
+        user_id=user_id,
+        note=note.strip()[:200],
+        enabled=enabled,
+    )
     session.add(rule)
     _guard_self_lockout(session, actor)
-    audit.record(session, actor=actor, action="ip_rule.create", function="admin.ip_rules", target=rule,
-                 target_label=rule.cidr, after=_ip_snapshot(rule))
+    audit.record(
+        session,
+        actor=actor,
+        action="ip_rule.create",
+        function="admin.ip_rules",
+        target=rule,
+        target_label=rule.cidr,
+        after=_ip_snapshot(rule),
+    )
     return rule
 
 
@@ -472,14 +641,29 @@ def update_ip_rule(session: Session, *, actor: Actor, rule: IpRule, **changes: A
     _guard_self_lockout(session, actor)
     b, a = audit.diff(before, _ip_snapshot(rule))
     if a:
-        audit.record(session, actor=actor, action="ip_rule.update", function="admin.ip_rules", target=rule,
-                     target_label=rule.cidr, before=b, after=a)
+        audit.record(
+            session,
+            actor=actor,
+            action="ip_rule.update",
+            function="admin.ip_rules",
+            target=rule,
+            target_label=rule.cidr,
+            before=b,
+            after=a,
+        )
     return rule
 
 
 def delete_ip_rule(session: Session, *, actor: Actor, rule: IpRule) -> None:
-    audit.record(session, actor=actor, action="ip_rule.delete", function="admin.ip_rules", target=rule,
-                 target_label=rule.cidr, before=_ip_snapshot(rule))
+    audit.record(
+        session,
+        actor=actor,
+        action="ip_rule.delete",
+        function="admin.ip_rules",
+        target=rule,
+        target_label=rule.cidr,
+        before=_ip_snapshot(rule),
+    )
     session.delete(rule)
     _guard_self_lockout(session, actor)
 

@@ -105,9 +105,9 @@ async def optional_actor(request: Request, session: SessionDep) -> Actor | None:
     if not auth_service.ip_allowed(session, user=user, ip=ip):
         auth_service.audit_ip_refusal(session, user=user, ip=ip, path=request.url.path)
         raise auth_service.IpRefused(ip)
-    if user_session is not None and request.method not in SAFE_METHODS:
-        if not await _csrf_ok(request, user_session.csrf_token):
-            raise CsrfFailed()
+    cookie_write = user_session is not None and request.method not in SAFE_METHODS
+    if cookie_write and not await _csrf_ok(request, user_session.csrf_token):
+        raise CsrfFailed()
     actor = build_actor(session, user, via_token=token is not None)
     request.state._state["actor"] = actor
     request.state._state["actor_user_id"] = user.id

@@ -21,11 +21,11 @@ from kefu.org.config.dictionary_cache import (
     DICTIONARY_CHANGED,
     DictItemView,
     follow_changes,
-    on_event,
     invalidate,
     items,
     label,
     mark_changed,
+    on_event,
 )
 from kefu.org.config.dictionary_seed import DEFAULTS
 from kefu.org.config.models import DictItem, DictType
@@ -43,7 +43,6 @@ __all__ = [
     "delete_item",
     "delete_type",
     "follow_changes",
-    "on_event",
     "get_item",
     "get_type",
     "invalidate",
@@ -52,6 +51,7 @@ __all__ = [
     "label",
     "list_types",
     "mark_changed",
+    "on_event",
     "reorder_items",
     "seed_defaults",
     "update_item",
