@@ -68,7 +68,8 @@ def bench_http(rows: list[tuple[str, float, float, str]], *, db_kind: str, users
     if db_kind == "postgres":
         from tests.conftest import create_pg_database
 
-        url = create_pg_database(f"kefu_bench_{uuid.uuid4().hex[:8]}")
+        name = f"kefu_bench_{uuid.uuid4().hex[:8]}"
+        url = create_pg_database(name)
     else:
         url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     engine = db.configure(url)
@@ -116,6 +117,10 @@ def bench_http(rows: list[tuple[str, float, float, str]], *, db_kind: str, users
             lambda: client.patch(f"/api/v1/org/users/{uid}", json=body, headers=headers), repeat=100
         )
         rows.append(("PATCH /api/v1/org/users/{id} (scope, audit, commit)", med, p95, db_kind))
+    if db_kind == "postgres":
+        from tests.conftest import drop_pg_database
+
+        drop_pg_database(name)
 
 
 def main() -> None:

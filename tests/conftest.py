@@ -54,12 +54,35 @@ def create_pg_database(name: str) -> str:
     return pg_url(name)
 
 
+def drop_pg_database(name: str) -> None:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def database_url(request: pytest.FixtureRequest) -> str:
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.config.getoption("--db") == "postgres":
+        # One database per test process, so parallel runs on one server never collide.
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        return create_pg_database(f"kefu_test_{worker}")
-    return f"sqlite:///{_TMP / 'test.db'}"
+        name = f"kefu_test_{worker}_{os.getpid()}"
+        yield create_pg_database(name)
+        drop_pg_database(name)
+    else:
+        yield f"sqlite:///{_TMP / 'test.db'}"
+
+
+@pytest.fixture
+def fresh_pg_url() -> Iterator[str]:
+    """An empty PostgreSQL database of its own for this test, dropped afterwards."""
+    import uuid
+
+    name = f"kefu_t_{uuid.uuid4().hex[:12]}"
+    yield create_pg_database(name)
+    drop_pg_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -20,7 +19,6 @@ from kefu.migrate import upgrade
 from kefu.notices.jobs import purge_read_notifications
 from kefu.notices.models import Notification
 from kefu.org.models import User
-from tests.conftest import create_pg_database
 
 ran: list[str] = []
 
@@ -77,13 +75,13 @@ def _old_read_messages(engine, count: int) -> None:
 
 
 @pytest.mark.redis
-def test_worker_process_consumes_jobs_from_redis(tmp_path):
+def test_worker_process_consumes_jobs_from_redis(tmp_path, fresh_pg_url):
     import redis
     from huey import RedisHuey
 
     redis_url = "redis://127.0.0.1:6379/2"
     redis.Redis.from_url(redis_url).flushdb()  # fails loudly when Redis is down
-    url = create_pg_database(f"kefu_jobs_{uuid.uuid4().hex[:8]}")
+    url = fresh_pg_url
     engine = make_engine(url)
     upgrade(engine)
     _old_read_messages(engine, 5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 
 import httpx
 import pytest
@@ -14,7 +13,6 @@ from kefu.core import security
 from kefu.db import make_engine
 from kefu.migrate import upgrade
 from kefu.org.models import ApiToken, User
-from tests.conftest import create_pg_database
 from tests.live import server
 
 pytestmark = pytest.mark.redis
@@ -41,11 +39,11 @@ def _make_user(engine, username: str, *, admin: bool) -> str:
     return plain
 
 
-def test_event_crosses_processes_through_redis(tmp_path):
+def test_event_crosses_processes_through_redis(tmp_path, fresh_pg_url):
     import redis
 
     redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()  # fails loudly when Redis is down
-    url = create_pg_database(f"kefu_twoproc_{uuid.uuid4().hex[:8]}")
+    url = fresh_pg_url
     engine = make_engine(url)
     upgrade(engine)
     sender_token = _make_user(engine, "sender", admin=True)

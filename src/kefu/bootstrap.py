@@ -17,7 +17,12 @@ def ensure_builtins(session: Session) -> Role:
     """The system group with its all-permissions administrator role."""
     group = session.scalars(select(UserGroup).where(UserGroup.code == SYSTEM_GROUP)).first()
     if group is None:
-        group = UserGroup(code=SYSTEM_GROUP, name="系统管理", description="Built-in", functions=[])
+        group = UserGroup(
+            code=SYSTEM_GROUP,
+            name="系统管理",
+            description="内置用户组，含全部权限的系统管理员角色",
+            functions=[],
+        )
         session.add(group)
         session.flush()
     role = session.scalars(select(Role).where(Role.group_id == group.id, Role.code == ADMIN_ROLE)).first()

@@ -1,14 +1,11 @@
 """The migrations alone build exactly the schema the models describe, on SQLite and PostgreSQL."""
 
-import uuid
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from kefu.db import make_engine
 from kefu.migrate import current_heads, upgrade
 from kefu.models import Base
-from tests.conftest import create_pg_database
 
 
 def test_one_linear_history():
@@ -17,7 +14,7 @@ def test_one_linear_history():
 
 def test_migrations_match_models(request, tmp_path):
     if request.config.getoption("--db") == "postgres":
-        url = create_pg_database(f"kefu_migr_{uuid.uuid4().hex[:8]}")
+        url = request.getfixturevalue("fresh_pg_url")
     else:
         url = f"sqlite:///{tmp_path / 'migr.db'}"
     engine = make_engine(url)

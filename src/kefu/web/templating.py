@@ -59,21 +59,34 @@ def render(
     state = request.state._state
     actor = state.get("actor")
     user_session = state.get("user_session")
+    menu = nav.menu_for(actor) if actor is not None else []
     ctx: dict[str, Any] = {
         "request": request,
         "actor": actor,
-        "menu": nav.menu_for(actor) if actor is not None else [],
+        "menu": menu,
         "csrf_token": user_session.csrf_token if user_session is not None else state.get("login_csrf", ""),
         "locale": i18n.get_locale(),
         "htmx": request.headers.get("hx-request") == "true",
         "site_name": state.get("site_name") or i18n.gettext("Customer Service Center"),
         "path": request.url.path,
+        "active_url": _active_url(menu, request.url.path),
     }
     ctx.update(context or {})
     if actor is not None and "calendar_warning" not in ctx:
         ctx["calendar_warning"] = _calendar_warning(state, actor)
     html = env.get_template(template).render(ctx)
     return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+def _active_url(menu: list[tuple[str, list[nav.NavItem]]], path: str) -> str:
+    """The menu entry to highlight: the longest entry URL that the current path lies under."""
+    best = ""
+    for _label, items in menu:
+        for item in items:
+            under = path == item.url or (item.url != "/" and path.startswith(item.url.rstrip("/") + "/"))
+            if under and len(item.url) > len(best):
+                best = item.url
+    return best
 
 
 def _calendar_warning(state: dict[str, Any], actor: Any) -> str | None:
