@@ -23,3 +23,17 @@ def test_migrations_match_models(request, tmp_path):
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ — run scripts/make_migration.py: {diff}"
+
+
+def test_downgrade_to_base_and_up_again(request, tmp_path):
+    from kefu.migrate import downgrade
+
+    if request.config.getoption("--db") == "postgres":
+        url = request.getfixturevalue("fresh_pg_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'roundtrip.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    downgrade(engine, "base")
+    upgrade(engine)
+    engine.dispose()
