@@ -35,6 +35,7 @@ services:
 lint: install-test
 	$(BIN)/ruff check src tests scripts bench
 	$(BIN)/ruff format --check src tests scripts bench
+	$(BIN)/mypy
 
 test-sqlite: install-test
 	$(BIN)/python -m pytest -q -p no:cacheprovider --db=sqlite

@@ -39,6 +39,8 @@ def routers() -> list[APIRouter]:
     from kefu.org.config import api as config_api
     from kefu.org.config import pages as config_pages
     from kefu.web import pages as shell_pages
+    from kefu.workflow import api as workflow_api
+    from kefu.workflow import pages as workflow_pages
 
     return [
         shell_pages.router,
@@ -55,6 +57,8 @@ def routers() -> list[APIRouter]:
         notices_pages.router,
         audit_api.router,
         audit_pages.router,
+        workflow_api.router,
+        workflow_pages.router,
     ]
 
 

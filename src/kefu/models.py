@@ -6,6 +6,7 @@ from kefu.notices.models import Notification
 from kefu.org.calendar.models import HolidayOverride, RosterEntry, Shift, WorkingHoursSpan
 from kefu.org.config.models import DictItem, DictType, ParameterHistory, SystemParameter
 from kefu.org.models import ApiToken, Department, IpRule, Role, User, UserGroup, UserRole, UserSession
+from kefu.workflow.models import FlowTemplate, FlowVersion
 
 __all__ = [
     "ApiToken",
@@ -15,6 +16,8 @@ __all__ = [
     "DictItem",
     "DictType",
     "ErrorLog",
+    "FlowTemplate",
+    "FlowVersion",
     "HolidayOverride",
     "IpRule",
     "Notification",

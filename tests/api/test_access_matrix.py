@@ -15,6 +15,7 @@ PUBLIC = {("POST", "/api/v1/auth/login")}
 # every form needs.
 ANY_SIGNED_IN = {
     ("GET", "/api/v1/me"),
+    ("PATCH", "/api/v1/me"),
     ("POST", "/api/v1/me/password"),
     ("GET", "/api/v1/notifications"),
     ("POST", "/api/v1/notifications/read"),

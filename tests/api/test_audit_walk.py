@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from kefu.audit.models import AuditLog
 from kefu.org.calendar.models import HolidayOverride, RosterEntry, Shift
 from kefu.org.config.models import DictType
 from kefu.org.models import ApiToken, Department, IpRule, Role, User, UserGroup
+from kefu.workflow.models import FlowTemplate
 from tests.api.test_access_matrix import ROUTES
 from tests.support import PASSWORD, Factory
 
@@ -82,6 +84,7 @@ def _reorder(c: Ctx) -> tuple[str, dict[str, Any]]:
 
 
 SCENARIOS: dict[tuple[str, str], Scenario] = {
+    ("PATCH", "/api/v1/me"): lambda c: ("/api/v1/me", {"locale": "en"}),
     ("POST", "/api/v1/dictionary"): lambda c: ("/api/v1/dictionary", {"code": "walk_type", "name": "walk"}),
     ("PATCH", "/api/v1/dictionary/{code}"): lambda c: (
         f"/api/v1/dictionary/{_dict_type(c).code}",
@@ -254,6 +257,55 @@ SCENARIOS.update(
         ("POST", "/api/v1/roster/copy-week"): lambda c: (
             "/api/v1/roster/copy-week",
             {"department_id": _cal_staffed(c), "source_start": "2026-03-02", "target_start": "2026-03-09"},
+        ),
+    }
+)
+
+
+APPROVAL_BPMN = (Path(__file__).parent / "flows" / "approval.bpmn").read_text()
+
+
+def _flow(c: Ctx, *, publish: bool = False) -> FlowTemplate:
+    from kefu.workflow import flows
+
+    xml = (Path(__file__).parent / "flows" / "approval.bpmn").read_text()
+    template = flows.create_template(
+        c.session, actor=c.factory.actor(c.admin), code=f"walk{c.admin.id}", name="walk", bpmn_xml=xml
+    )
+    if publish:
+        flows.publish(c.session, actor=c.factory.actor(c.admin), version=template.versions[0])
+    c.session.flush()
+    return template
+
+
+SCENARIOS.update(
+    {
+        ("POST", "/api/v1/workflow/templates"): lambda c: (
+            "/api/v1/workflow/templates",
+            {
+                "code": "walk",
+                "name": "walk",
+                "bpmn_xml": (Path(__file__).parent / "flows" / "approval.bpmn").read_text(),
+            },
+        ),
+        ("PATCH", "/api/v1/workflow/templates/{template_id}"): lambda c: (
+            f"/api/v1/workflow/templates/{_flow(c).id}",
+            {"name": "renamed"},
+        ),
+        ("PUT", "/api/v1/workflow/templates/{template_id}/draft"): lambda c: (
+            lambda t: (f"/api/v1/workflow/templates/{t.id}/draft", {"bpmn_xml": t.versions[0].bpmn_xml})
+        )(_flow(c)),
+        ("POST", "/api/v1/workflow/versions/{version_id}/publish"): lambda c: (
+            f"/api/v1/workflow/versions/{_flow(c).versions[0].id}/publish",
+            None,
+        ),
+        ("POST", "/api/v1/workflow/versions/{version_id}/retire"): lambda c: (
+            f"/api/v1/workflow/versions/{_flow(c, publish=True).versions[0].id}/retire",
+            None,
+        ),
+        ("DELETE", "/api/v1/workflow/versions/{version_id}"): lambda c: (
+            f"/api/v1/workflow/versions/{_flow(c).versions[0].id}",
+            None,
         ),
     }
 )

@@ -204,3 +204,16 @@ def test_disabled_user_cannot_log_in_and_loses_sessions(client, factory, session
     assert _login(client, user.username).status_code == 401
     session.refresh(user)
     assert user.is_active is False
+
+
+def test_language_preference_follows_the_user(client, factory):
+    user = factory.user()
+    h = factory.token_login(user).headers
+    bad = client.patch("/api/v1/me", json={"locale": "fr"}, headers=h)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "locale"]
+    assert client.patch("/api/v1/me", json={"locale": "en"}, headers=h).status_code == 200
+    r = client.get("/api/v1/me/password-nope", headers=h)  # any API error answers in the user's language
+    assert r.status_code in (404, 405)
+    browser_login(client, user.username)
+    page = client.get("/inbox")
+    assert '<html lang="en">' in page.text and "Messages" in page.text

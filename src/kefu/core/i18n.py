@@ -34,9 +34,12 @@ def translations(locale: str) -> _gettext.NullTranslations:
     for po in catalog_files(locale):
         with po.open("rb") as fh:
             catalog = read_po(fh, locale=locale)
-        merged.update({m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy})
+        for m in catalog:
+            # Singular messages only: the UI has no plural forms in Chinese.
+            if isinstance(m.id, str) and isinstance(m.string, str) and m.id and m.string and not m.fuzzy:
+                merged[m.id] = m.string
     t = Translations()
-    t._catalog = merged  # type: ignore[attr-defined]
+    t._catalog = merged  # type: ignore[assignment]
     t.plural = lambda n: 0  # type: ignore[attr-defined]  # Chinese has one plural form
     return t
 

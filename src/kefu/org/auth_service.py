@@ -254,6 +254,26 @@ def password_expired(session: Session, user: User) -> bool:
     return user.password_changed_at + timedelta(days=max_age) <= clock.now()
 
 
+def set_language(session: Session, *, actor: Actor, locale: str) -> None:
+    """The language the user's screens and messages use (zh_CN or en)."""
+    from kefu.core import i18n
+
+    normalized = i18n.normalize(locale)
+    if normalized is None:
+        raise FieldError("locale", "Choose one of: %(choices)s", choices=", ".join(i18n.LOCALES))
+    if actor.user.locale != normalized:
+        before = actor.user.locale
+        actor.user.locale = normalized
+        audit.record(
+            session,
+            actor=actor,
+            action="user.language",
+            target=actor.user,
+            before={"locale": before},
+            after={"locale": normalized},
+        )
+
+
 # --- API tokens -----------------------------------------------------------------------------------
 
 

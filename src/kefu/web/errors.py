@@ -21,8 +21,8 @@ async def kefu_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KefuError)
     message = exc.render(i18n.gettext)
     if _is_api(request):
-        if isinstance(exc, FieldError):
-            return JSONResponse({"detail": exc.as_detail(i18n.gettext)}, status_code=422)
+        if isinstance(exc, FieldError) or hasattr(exc, "as_detail"):
+            return JSONResponse({"detail": exc.as_detail(i18n.gettext)}, status_code=422)  # type: ignore[attr-defined]
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
         return JSONResponse(
             {"detail": message, "code": exc.code}, status_code=exc.status_code, headers=headers

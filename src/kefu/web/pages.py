@@ -149,7 +149,7 @@ def switch_language(
     response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax", path="/")
     if actor is not None:
         # A GET that changes a preference: harmless to replay, and what users expect of a language link.
-        actor.user.locale = locale
+        auth_service.set_language(session, actor=actor, locale=locale)
     return response
 
 
@@ -229,6 +229,17 @@ def change_password_api(
     """Change my password (other sessions are signed out)."""
     _change_password(request, session, actor, body.current_password, body.new_password)
     return Response(status_code=204)
+
+
+class Preferences(BaseModel):
+    locale: str = Field(description="zh_CN or en")
+
+
+@router.patch("/api/v1/me", response_model=Me, tags=["account"])
+def update_me(session: SessionDep, actor: CurrentActor, body: Preferences) -> Me:
+    """Change my preferences (the language of my screens)."""
+    auth_service.set_language(session, actor=actor, locale=body.locale)
+    return me(session, actor)
 
 
 class LoginBody(BaseModel):
