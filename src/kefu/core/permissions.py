@@ -143,6 +143,15 @@ def build_actor(session: Session, user: User, *, via_token: bool = False) -> Act
     return Actor(user=user, scopes=scopes, department_path=path, via_token=via_token)
 
 
+def subtree_range(path: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Departments at or below `path` ("/1/4/") as an index range: `path >= '/1/4/' AND path < '/1/40'`.
+
+    ('0' is the character after '/'.) A range uses the path index on every database, where
+    `LIKE '/1/4/%'` does not on SQLite.
+    """
+    return Department.path >= path, Department.path < path[:-1] + "0"
+
+
 def restrict(
     stmt: Select[Any],
     actor: Actor,
@@ -164,7 +173,7 @@ def restrict(
         return stmt
     condition: ColumnElement[bool] | None = None
     if scope is DataScope.SUBTREE and department is not None and actor.department_path:
-        subtree = select(Department.id).where(Department.path.startswith(actor.department_path))
+        subtree = select(Department.id).where(*subtree_range(actor.department_path))
         condition = department.in_(subtree)
     elif scope in (DataScope.SUBTREE, DataScope.DEPARTMENT) and department is not None:
         condition = department == actor.user.department_id if actor.user.department_id else None
