@@ -40,6 +40,7 @@ def routers() -> list[APIRouter]:
     from kefu.org.config import pages as config_pages
     from kefu.web import pages as shell_pages
     from kefu.workflow import api as workflow_api
+    from kefu.workflow import builder_api, builder_pages
     from kefu.workflow import pages as workflow_pages
 
     return [
@@ -58,7 +59,9 @@ def routers() -> list[APIRouter]:
         audit_api.router,
         audit_pages.router,
         workflow_api.router,
+        builder_api.router,
         workflow_pages.router,
+        builder_pages.router,
     ]
 
 

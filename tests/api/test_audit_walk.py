@@ -179,7 +179,11 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
 }
 
 # POST routes that compute and change nothing (they take a body too large or structured for a query string).
-READ_ONLY = {("POST", "/api/v1/calendar/add-working-time"), ("POST", "/api/v1/calendar/working-time-between")}
+READ_ONLY = {
+    ("POST", "/api/v1/calendar/add-working-time"),
+    ("POST", "/api/v1/calendar/working-time-between"),
+    ("POST", "/api/v1/workflow/builder/preview"),
+}
 MUTATING = sorted({(m, p) for m, p, _ in ROUTES if m in {"POST", "PUT", "PATCH", "DELETE"}} - READ_ONLY)
 
 
@@ -303,9 +307,85 @@ SCENARIOS.update(
             f"/api/v1/workflow/versions/{_flow(c, publish=True).versions[0].id}/retire",
             None,
         ),
+        ("POST", "/api/v1/workflow/builder/templates"): lambda c: (
+            "/api/v1/workflow/builder/templates",
+            {
+                "code": "walk_builder",
+                "name": "walk",
+                "nodes": [{"id": "a", "name": "A", "assign": [{"kind": "initiator"}]}],
+            },
+        ),
         ("DELETE", "/api/v1/workflow/versions/{version_id}"): lambda c: (
             f"/api/v1/workflow/versions/{_flow(c).versions[0].id}",
             None,
+        ),
+    }
+)
+
+
+def _wf_task(c: Ctx, *, assigned: bool = False, grab: bool = False) -> Any:
+    """The first task (register) of a started approval flow; assigned to the admin, or a grab task."""
+    from kefu.workflow.runtime import service as runtime
+
+    actor = c.factory.actor(c.admin)
+    version = _flow(c, publish=True).versions[0]
+    instance = runtime.start_instance(
+        c.session, version=version, subject_type="walk", subject_id=1, data={}, actor=actor
+    )
+    task = instance.tasks[0]
+    if assigned:
+        runtime.assign_task(c.session, task=task, user_id=c.admin.id, comment="", actor=actor)
+    task.dispatch = "grab" if grab else task.dispatch
+    c.session.flush()
+    return task
+
+
+def _wf_passed(c: Ctx, *, suspended: bool = False) -> int:
+    """A flow past its register node (so it can return there); optionally suspended."""
+    from kefu.workflow.runtime import service as runtime
+
+    actor = c.factory.actor(c.admin)
+    task = _wf_task(c, assigned=True)
+    runtime.complete_task(c.session, task=task, state="done", comment="", data={}, actor=actor)
+    if suspended:
+        runtime.suspend_instance(c.session, instance=task.instance, comment="", actor=actor)
+    c.session.flush()
+    return task.instance_id
+
+
+SCENARIOS.update(
+    {
+        ("POST", "/api/v1/workflow/instances"): lambda c: (
+            "/api/v1/workflow/instances",
+            {"template_code": _flow(c, publish=True).code, "subject_type": "walk", "subject_id": 1},
+        ),
+        ("POST", "/api/v1/workflow/tasks/{task_id}/claim"): lambda c: (
+            f"/api/v1/workflow/tasks/{_wf_task(c, grab=True).id}/claim",
+            None,
+        ),
+        ("POST", "/api/v1/workflow/tasks/{task_id}/complete"): lambda c: (
+            f"/api/v1/workflow/tasks/{_wf_task(c, assigned=True).id}/complete",
+            {"comment": "walk"},
+        ),
+        ("POST", "/api/v1/workflow/tasks/{task_id}/assign"): lambda c: (
+            f"/api/v1/workflow/tasks/{_wf_task(c).id}/assign",
+            {"user_id": c.admin.id},
+        ),
+        ("POST", "/api/v1/workflow/instances/{instance_id}/return"): lambda c: (
+            f"/api/v1/workflow/instances/{_wf_passed(c)}/return",
+            {"node_id": "register"},
+        ),
+        ("POST", "/api/v1/workflow/instances/{instance_id}/suspend"): lambda c: (
+            f"/api/v1/workflow/instances/{_wf_passed(c)}/suspend",
+            {},
+        ),
+        ("POST", "/api/v1/workflow/instances/{instance_id}/resume"): lambda c: (
+            f"/api/v1/workflow/instances/{_wf_passed(c, suspended=True)}/resume",
+            {},
+        ),
+        ("POST", "/api/v1/workflow/instances/{instance_id}/cancel"): lambda c: (
+            f"/api/v1/workflow/instances/{_wf_passed(c)}/cancel",
+            {},
         ),
     }
 )
