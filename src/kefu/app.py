@@ -40,8 +40,10 @@ def routers() -> list[APIRouter]:
     from kefu.org.config import pages as config_pages
     from kefu.web import pages as shell_pages
     from kefu.workflow import api as workflow_api
-    from kefu.workflow import builder_api, builder_pages
+    from kefu.workflow import builder_api, builder_pages, tracking
     from kefu.workflow import pages as workflow_pages
+    from kefu.workflow.runtime import api as runtime_api
+    from kefu.workflow.runtime import pages as runtime_pages
 
     return [
         shell_pages.router,
@@ -62,6 +64,9 @@ def routers() -> list[APIRouter]:
         builder_api.router,
         workflow_pages.router,
         builder_pages.router,
+        runtime_api.router,
+        runtime_pages.router,
+        tracking.router,
     ]
 
 

@@ -7,6 +7,7 @@ from kefu.org.calendar.models import HolidayOverride, RosterEntry, Shift, Workin
 from kefu.org.config.models import DictItem, DictType, ParameterHistory, SystemParameter
 from kefu.org.models import ApiToken, Department, IpRule, Role, User, UserGroup, UserRole, UserSession
 from kefu.workflow.models import FlowTemplate, FlowVersion
+from kefu.workflow.runtime.models import FlowEvent, FlowInstance, FlowTask, FlowTaskCandidate
 
 __all__ = [
     "ApiToken",
@@ -16,6 +17,10 @@ __all__ = [
     "DictItem",
     "DictType",
     "ErrorLog",
+    "FlowEvent",
+    "FlowInstance",
+    "FlowTask",
+    "FlowTaskCandidate",
     "FlowTemplate",
     "FlowVersion",
     "HolidayOverride",

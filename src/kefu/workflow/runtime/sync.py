@@ -1,0 +1,299 @@
+"""Between the engine and the database: restore an instance, run one engine call, persist the result.
+
+After every engine call `persist` stores `dump()`, turns newly ready engine tasks into `FlowTask`
+rows (with candidates and assignment), cancels the rows whose engine task vanished (countersign
+losers, a return, a cancel), records the earliest BPMN timer, and flushes — a concurrent step on
+the same instance then fails with 409 (`lock_version`) instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from kefu.core import clock, events
+from kefu.core.errors import Conflict, FieldError
+from kefu.core.permissions import Actor
+from kefu.workflow.engine import Engine, Instance, NodeSettings, ReadyTask
+from kefu.workflow.runtime import assignment, limits, messages
+from kefu.workflow.runtime.models import (
+    ACTIVE_TASK,
+    EventAction,
+    FlowEvent,
+    FlowInstance,
+    FlowTask,
+    FlowTaskCandidate,
+    InstanceStatus,
+    TaskStatus,
+)
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ENGINE = Engine()
+TASK_CREATED = "workflow.task.created"
+INSTANCE_FINISHED = "workflow.instance.finished"
+
+
+def restore(instance: FlowInstance) -> Instance:
+    """The engine instance of a stored flow instance (the spec comes from its version, cached)."""
+    try:
+        return ENGINE.restore(_spec_json(instance), instance.state_json)
+    except ValueError:
+        # The cached spec was not this instance's (a version id reused after a rollback): read it again.
+        with _SPECS_LOCK:
+            _SPECS.pop(instance.version_id, None)
+        return ENGINE.restore(instance.version.spec_json, instance.state_json)
+
+
+_SPECS: OrderedDict[int, str] = OrderedDict()
+_SPECS_LOCK = threading.Lock()
+SPEC_CACHE_SIZE = 64
+
+
+def _spec_json(instance: FlowInstance) -> str:
+    # A published version never changes (a new version is a new row), so its spec is read once per
+    # process instead of with every step. The engine checks the spec's digest against the state.
+    with _SPECS_LOCK:
+        cached = _SPECS.get(instance.version_id)
+        if cached is not None:
+            _SPECS.move_to_end(instance.version_id)
+            return cached
+    spec_json = instance.version.spec_json
+    with _SPECS_LOCK:
+        _SPECS[instance.version_id] = spec_json
+        while len(_SPECS) > SPEC_CACHE_SIZE:
+            _SPECS.popitem(last=False)
+    return spec_json
+
+
+def run(step: Callable[[], Any]) -> Any:
+    """Run one engine call; a flow that cannot go on (a gateway without a matching condition,
+    a countersign without participants) is a 409 naming the reason, not a server error."""
+    try:
+        return step()
+    except (FieldError, Conflict):
+        raise
+    except Exception as exc:
+        log.warning("engine step failed: %s", exc, exc_info=True)
+        raise Conflict("The flow cannot go on: %(reason)s", reason=str(exc)) from exc
+
+
+def check_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Task data from a caller: names starting with `kefu_` are the runtime's own."""
+    for key in data:
+        if not isinstance(key, str) or not key or key.startswith("kefu_"):
+            raise FieldError("data", "Data names starting with kefu_ are reserved: %(name)s", name=str(key))
+    return dict(data)
+
+
+def countersign_data(
+    session: Session,
+    *,
+    nodes: Mapping[str, NodeSettings],
+    instance: FlowInstance,
+    supplied: Mapping[str, Any],
+    current: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Participants for the countersign nodes ahead (WF-5): a supplied list of user ids is checked;
+    otherwise the node's candidates are filled in (all of them) unless the flow already has some."""
+    extra: dict[str, Any] = {}
+    for node in nodes.values():
+        rule = node.countersign
+        if rule is None or not rule.collection:
+            continue
+        name = rule.collection
+        if name in supplied:
+            value = supplied[name]
+            ids = assignment.active_user_ids(session, value) if isinstance(value, list) else []
+            if not ids or len(ids) != len(set(map(str, value))):
+                raise FieldError("data", "%(name)s must list the ids of active users", name=name)
+            extra[name] = ids
+        elif not current.get(name):
+            extra[name] = assignment.candidates(session, node=node, instance=instance)
+    return extra
+
+
+def event(
+    session: Session,
+    instance: FlowInstance,
+    action: EventAction,
+    *,
+    actor: Actor | None,
+    task: FlowTask | None = None,
+    node_id: str = "",
+    **values: Any,
+) -> FlowEvent:
+    row = FlowEvent(
+        instance_id=instance.id,
+        task_id=task.id if task is not None else None,
+        node_id=task.node_id if task is not None else node_id,
+        action=action,
+        actor_id=actor.user.id if actor is not None else None,
+        at=clock.now(),
+        **values,
+    )
+    session.add(row)
+    return row
+
+
+def active_tasks(session: Session, instance: FlowInstance) -> list[FlowTask]:
+    stmt = select(FlowTask).where(FlowTask.instance_id == instance.id, FlowTask.status.in_(ACTIVE_TASK))
+    return list(session.scalars(stmt.order_by(FlowTask.id)))
+
+
+def persist(
+    session: Session,
+    instance: FlowInstance,
+    flow: Instance,
+    *,
+    actor: Actor | None,
+    prefer: Mapping[str, int | None] | None = None,
+) -> list[FlowTask]:
+    """Store the engine's state and bring the task rows in line with its ready tasks; the new rows.
+
+    `prefer` maps node ids to a user who takes that node's new task directly (a return goes back
+    to the person who handled the node before).
+    """
+    now = clock.now()
+    instance.state_json = flow.dump()
+    flush(session)  # first write of the step: a concurrent step on this instance stops here (409)
+    timers = flow.waiting_timers()
+    instance.next_timer_at = timers[0][1] if timers else None
+    ready = {r.task_id: r for r in flow.ready_tasks()}
+    for task in active_tasks(session, instance):
+        if task.task_id in ready:
+            ready.pop(task.task_id)
+        else:
+            task.status = TaskStatus.CANCELLED
+            task.completed_at = now
+            event(session, instance, EventAction.CANCELLED, actor=actor, task=task)
+    created = [
+        _open_task(session, instance, r, flow.node(r.node_id), actor=actor, prefer=prefer or {})
+        for r in ready.values()
+    ]
+    if flow.is_completed or flow.is_cancelled:
+        instance.status = InstanceStatus.COMPLETED if flow.is_completed else InstanceStatus.CANCELLED
+        instance.completed_at = now
+        instance.next_timer_at = None
+        if flow.is_completed:
+            event(session, instance, EventAction.FINISHED, actor=actor)
+        events.on_commit(
+            session,
+            events.Event(
+                type=INSTANCE_FINISHED,
+                data={
+                    "id": instance.id,
+                    "subject_type": instance.subject_type,
+                    "subject_id": instance.subject_id,
+                    "status": instance.status.value,
+                },
+                audience=(),
+            ),
+        )
+    flush(session)
+    return created
+
+
+def guarded(func: Callable[P, R]) -> Callable[P, R]:
+    """A service step whose stale write (also one an autoflush makes) becomes a 409."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except StaleDataError:
+            raise Conflict("Someone else changed this flow meanwhile; reload and try again") from None
+
+    return wrapper
+
+
+def flush(session: Session) -> None:
+    """Flush; a row changed meanwhile by someone else becomes a 409 (nothing is half-written)."""
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("Someone else changed this flow meanwhile; reload and try again") from None
+
+
+def _open_task(
+    session: Session,
+    instance: FlowInstance,
+    ready: ReadyTask,
+    node: NodeSettings,
+    *,
+    actor: Actor | None,
+    prefer: Mapping[str, int | None],
+) -> FlowTask:
+    now = clock.now()
+    due, warn = limits.due_and_warning(session, start=now, limit=node.limit, warn_at=node.warn_at)
+    task = FlowTask(
+        instance_id=instance.id,
+        task_id=ready.task_id,
+        node_id=ready.node_id,
+        name=ready.name[:200],
+        dispatch=node.dispatch or "auto",
+        status=TaskStatus.OPEN,
+        created_at=now,
+        due_at=due,
+        warn_at=warn,
+    )
+    assignee: int | None = None
+    department: int | None = None
+    if node.countersign is not None and ready.participant is not None:
+        cands = assignment.active_user_ids(session, [ready.participant])
+        task.participant = cands[0] if cands else None
+        assignee = task.participant
+        department = assignment.user_department(session, assignee)
+    else:
+        found = assignment.ranked(session, node=node, instance=instance)
+        cands = [c.user_id for c in found]
+        preferred = prefer.get(ready.node_id)
+        chosen = assignment.least_loaded(found) if task.dispatch == "auto" else None
+        if preferred is not None and assignment.active_user_ids(session, [preferred]):
+            assignee, department = preferred, assignment.user_department(session, preferred)
+        elif chosen is not None:
+            assignee, department = chosen.user_id, chosen.department_id
+    task.candidates = [FlowTaskCandidate(user_id=u) for u in cands]
+    task.assignee_id = assignee
+    if assignee is None:
+        department = assignment.home_department(session, node=node, instance=instance)
+    task.department_id = department
+    session.add(task)
+    session.flush()
+    if assignee is not None:
+        event(session, instance, EventAction.ASSIGNED, actor=actor, task=task, user_id=assignee)
+        messages.assigned(session, task, sender=actor)
+    elif not cands:
+        # Exception path (WF-9): nobody qualifies; the initiator's supervisor has to step in.
+        supervisor = assignment.department_supervisor(session, instance.initiator_department_id)
+        messages.no_candidates(session, task, supervisor, sender=actor)
+    elif task.dispatch == "grab":
+        messages.in_pool(session, task, cands, sender=actor)
+    else:
+        supervisor = assignment.department_supervisor(session, task.department_id)
+        messages.needs_dispatch(session, task, supervisor, sender=actor)
+    events.on_commit(
+        session,
+        events.Event(
+            type=TASK_CREATED,
+            data={
+                "id": task.id,
+                "instance_id": instance.id,
+                "node_id": task.node_id,
+                "subject_type": instance.subject_type,
+                "subject_id": instance.subject_id,
+            },
+            audience=(),
+        ),
+    )
+    return task
