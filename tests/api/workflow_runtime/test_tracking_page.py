@@ -48,3 +48,52 @@ def test_tracking_page_is_scoped(client, factory, session):
     stranger = factory.user(["workflow.tasks.view"], scope="own")
     browser_login(client, stranger.username)
     assert client.get(f"/workflow/instances/{instance.id}").status_code == 404
+
+
+def test_steering_from_the_tracking_page(client, factory, session):
+    from kefu.workflow.runtime.models import FlowInstance
+
+    admin = factory.user(admin=True)
+    actor = factory.actor(admin)
+    template = flows.create_template(session, actor=actor, code="trk3", name="跟踪", bpmn_xml=APPROVAL)
+    version = flows.publish(session, actor=actor, version=template.versions[0])
+    instance = runtime.start_instance(
+        session, version=version, subject_type="ticket", subject_id=9, data={}, actor=actor
+    )
+    first = instance.tasks[0]
+    other = factory.user()
+    session.flush()
+    csrf = browser_login(client, admin.username)
+    base = f"/workflow/instances/{instance.id}"
+    r = client.post(f"{base}/tasks/{first.id}/assign", data={"csrf_token": csrf, "user_id": other.id})
+    assert r.status_code == 200 and 'id="steer-error"' not in r.text  # followed the redirect
+    session.refresh(first)
+    assert first.assignee_id == other.id
+    assert client.post(f"{base}/suspend", data={"csrf_token": csrf}).status_code == 200
+    session.refresh(instance)
+    assert instance.status == "suspended"
+    twice = client.post(f"{base}/suspend", data={"csrf_token": csrf})
+    assert twice.status_code == 409 and 'id="steer-error"' in twice.text
+    assert client.post(f"{base}/resume", data={"csrf_token": csrf}).status_code == 200
+    assert client.post(f"{base}/cancel", data={"csrf_token": csrf, "comment": "客户撤诉"}).status_code == 200
+    session.expire_all()
+    assert session.get(FlowInstance, instance.id).status == "cancelled"
+    assert client.post(f"{base}/nonsense", data={"csrf_token": csrf}).status_code == 404
+
+
+def test_steering_needs_the_manage_right(client, factory, session):
+    admin = factory.user(admin=True)
+    actor = factory.actor(admin)
+    template = flows.create_template(session, actor=actor, code="trk4", name="跟踪", bpmn_xml=APPROVAL)
+    version = flows.publish(session, actor=actor, version=template.versions[0])
+    instance = runtime.start_instance(
+        session, version=version, subject_type="ticket", subject_id=10, data={}, actor=actor
+    )
+    session.flush()
+    viewer = factory.user(["workflow.tasks.view"])
+    csrf = browser_login(client, viewer.username)
+    page = client.get(f"/workflow/instances/{instance.id}")
+    assert page.status_code == 200 and 'id="steer"' not in page.text
+    assert (
+        client.post(f"/workflow/instances/{instance.id}/cancel", data={"csrf_token": csrf}).status_code == 403
+    )
