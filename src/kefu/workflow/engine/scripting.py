@@ -112,7 +112,8 @@ class _KefuTimerMixin:
         return bool(my_task._get_internal_data("event_fired", False))
 
     def due_from(self, value: object, now: datetime) -> datetime:
-        raise NotImplementedError
+        """The due instant for the evaluated timer `value`; each concrete timer below defines it."""
+        raise TypeError(f"{type(self).__name__} must define due_from")
 
 
 class KefuDurationTimer(_KefuTimerMixin, DurationTimerEventDefinition):
