@@ -84,7 +84,7 @@ class World:
         def go(s: Session, actor: Actor) -> int:
             version = flows.get_version(s, self.version_id)
             return service.start_instance(
-                s, version=version, subject_type="ticket", subject_id=1, data={}, actor=actor
+                s, version=version, subject_type="sample", subject_id=1, data={}, actor=actor
             ).id
 
         return self.act(self.initiator, go)  # type: ignore[return-value]

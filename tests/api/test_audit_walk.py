@@ -340,6 +340,18 @@ def _wf_task(c: Ctx, *, assigned: bool = False, grab: bool = False) -> Any:
     return task
 
 
+def _wf_reassigned(c: Ctx) -> Any:
+    """A task someone else held before it was reassigned to the admin (so it can be handed back)."""
+    from kefu.workflow.runtime import service as runtime
+
+    actor = c.factory.actor(c.admin)
+    task = _wf_task(c)
+    runtime.assign_task(c.session, task=task, user_id=c.factory.user().id, comment="", actor=actor)
+    runtime.assign_task(c.session, task=task, user_id=c.admin.id, comment="", actor=actor)
+    c.session.flush()
+    return task
+
+
 def _wf_passed(c: Ctx, *, suspended: bool = False) -> int:
     """A flow past its register node (so it can return there); optionally suspended."""
     from kefu.workflow.runtime import service as runtime
@@ -370,6 +382,14 @@ SCENARIOS.update(
         ("POST", "/api/v1/workflow/tasks/{task_id}/assign"): lambda c: (
             f"/api/v1/workflow/tasks/{_wf_task(c).id}/assign",
             {"user_id": c.admin.id},
+        ),
+        ("POST", "/api/v1/workflow/tasks/{task_id}/transfer"): lambda c: (
+            f"/api/v1/workflow/tasks/{_wf_task(c, assigned=True).id}/transfer",
+            {"user_id": c.factory.user().id, "comment": "walk"},
+        ),
+        ("POST", "/api/v1/workflow/tasks/{task_id}/hand-back"): lambda c: (
+            f"/api/v1/workflow/tasks/{_wf_reassigned(c).id}/hand-back",
+            {"comment": "walk"},
         ),
         ("POST", "/api/v1/workflow/instances/{instance_id}/return"): lambda c: (
             f"/api/v1/workflow/instances/{_wf_passed(c)}/return",

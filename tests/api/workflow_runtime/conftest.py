@@ -109,7 +109,7 @@ class World:
     def start(
         self, who: Login, code: str, *, data: dict | None = None, subject_id: int = 1, **extra: Any
     ) -> Any:
-        body = {"template_code": code, "subject_type": "ticket", "subject_id": subject_id, "data": data or {}}
+        body = {"template_code": code, "subject_type": "sample", "subject_id": subject_id, "data": data or {}}
         return self.call("POST", "/instances", who, {**body, **extra}, expect=201)
 
     def box(self, who: Login, box: str = "todo") -> list[dict]:

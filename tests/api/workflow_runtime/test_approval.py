@@ -178,7 +178,7 @@ def test_scope_and_permissions(world):
         "POST",
         "/instances",
         initiator,
-        {"template_code": "nope", "subject_type": "ticket", "subject_id": 1},
+        {"template_code": "nope", "subject_type": "sample", "subject_id": 1},
         expect=422,
     )
     assert r["detail"][0]["loc"] == ["body", "template_code"]
@@ -188,12 +188,12 @@ def test_scope_and_permissions(world):
         initiator,
         {
             "template_code": "complaint",
-            "subject_type": "ticket",
+            "subject_type": "sample",
             "subject_id": 1,
             "data": {"kefu_state": "x"},
         },
         expect=422,
     )
     assert r["detail"][0]["loc"] == ["body", "data"]
-    listed = world.call("GET", "/instances?subject_type=ticket&subject_id=1", initiator)
+    listed = world.call("GET", "/instances?subject_type=sample&subject_id=1", initiator)
     assert [i["id"] for i in listed] == [started["id"]]

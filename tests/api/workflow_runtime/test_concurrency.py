@@ -54,7 +54,7 @@ def _setup(make: sessionmaker[Session], rule: str) -> tuple[int, list[int], dict
             leaders.append(user.id)
         initiator = factory.actor(factory.user(HANDLER))
         instance = service.start_instance(
-            s, version=version, subject_type="ticket", subject_id=7, data={}, actor=initiator
+            s, version=version, subject_type="sample", subject_id=7, data={}, actor=initiator
         )
         prepare = instance.tasks[0]
         service.complete_task(s, task=prepare, state="done", comment="", data={}, actor=initiator)
@@ -140,7 +140,7 @@ def test_two_claims_at_once_one_wins(pg):
         a.roles, b.roles = [role], [role]
         starter = factory.actor(factory.user(HANDLER))
         instance = service.start_instance(
-            s, version=version, subject_type="ticket", subject_id=8, data={}, actor=starter
+            s, version=version, subject_type="sample", subject_id=8, data={}, actor=starter
         )
         task_id, ids = instance.tasks[0].id, (a.id, b.id)
         s.commit()

@@ -44,5 +44,5 @@ def test_task_pages_claim_and_complete(world, client):
     )
     assert claimed.status_code == 303
     again = client.post(f"/workflow/tasks/{handle['id']}/claim", data={"csrf_token": csrf})
-    assert again.status_code == 409 and "已被他人抢走" in again.text  # taken already (by themselves)
+    assert again.status_code == 409 and "您已签收此任务" in again.text  # taken already (by themselves)
     assert client.get(f"/workflow/tasks/{register['id']}").status_code == 404  # not theirs, not in scope

@@ -149,7 +149,7 @@ def test_whole_flow_limit_counts_days_in_working_days(world):
             "POST",
             "/instances",
             initiator,
-            {"template_code": "parallel", "subject_type": "ticket", "subject_id": 2, "limit": "eight hours"},
+            {"template_code": "parallel", "subject_type": "sample", "subject_id": 2, "limit": "eight hours"},
             expect=422,
         )
     # One working day is the calendar's day: 09:00–12:00 and 13:30–18:00.

@@ -19,7 +19,7 @@ def test_tracking_page_marks_path_current_and_late_nodes(client, factory, sessio
     template = flows.create_template(session, actor=actor, code="trk", name="跟踪", bpmn_xml=APPROVAL)
     version = flows.publish(session, actor=actor, version=template.versions[0])
     instance = runtime.start_instance(
-        session, version=version, subject_type="ticket", subject_id=7, data={}, actor=actor
+        session, version=version, subject_type="sample", subject_id=7, data={}, actor=actor
     )
     first = instance.tasks[0]
     runtime.assign_task(session, task=first, user_id=admin.id, comment="", actor=actor)
@@ -42,7 +42,7 @@ def test_tracking_page_is_scoped(client, factory, session):
     template = flows.create_template(session, actor=actor, code="trk2", name="跟踪", bpmn_xml=APPROVAL)
     version = flows.publish(session, actor=actor, version=template.versions[0])
     instance = runtime.start_instance(
-        session, version=version, subject_type="ticket", subject_id=8, data={}, actor=actor
+        session, version=version, subject_type="sample", subject_id=8, data={}, actor=actor
     )
     session.flush()
     stranger = factory.user(["workflow.tasks.view"], scope="own")
@@ -58,7 +58,7 @@ def test_steering_from_the_tracking_page(client, factory, session):
     template = flows.create_template(session, actor=actor, code="trk3", name="跟踪", bpmn_xml=APPROVAL)
     version = flows.publish(session, actor=actor, version=template.versions[0])
     instance = runtime.start_instance(
-        session, version=version, subject_type="ticket", subject_id=9, data={}, actor=actor
+        session, version=version, subject_type="sample", subject_id=9, data={}, actor=actor
     )
     first = instance.tasks[0]
     other = factory.user()
@@ -87,7 +87,7 @@ def test_steering_needs_the_manage_right(client, factory, session):
     template = flows.create_template(session, actor=actor, code="trk4", name="跟踪", bpmn_xml=APPROVAL)
     version = flows.publish(session, actor=actor, version=template.versions[0])
     instance = runtime.start_instance(
-        session, version=version, subject_type="ticket", subject_id=10, data={}, actor=actor
+        session, version=version, subject_type="sample", subject_id=10, data={}, actor=actor
     )
     session.flush()
     viewer = factory.user(["workflow.tasks.view"])

@@ -28,7 +28,7 @@ DISPATCH_TYPES = ("auto", "manual", "grab")
 ESCALATIONS = ("notify", "reassign", "path")
 COUNTERSIGN_MODES = ("all", "any", "quorum")
 ASSIGN_KINDS_WITH_REF = ("role", "department", "user", "group")
-ASSIGN_KINDS_WITHOUT_REF = ("initiator", "submitter_supervisor", "previous_handler")
+ASSIGN_KINDS_WITHOUT_REF = ("initiator", "submitter_supervisor", "previous_handler", "handling_department")
 ASSIGN_KINDS_NODE_REF = ("node_handler", "node_department")
 ASSIGN_KINDS = ASSIGN_KINDS_WITH_REF + ASSIGN_KINDS_WITHOUT_REF + ASSIGN_KINDS_NODE_REF
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from kefu.core.errors import FieldError
+from kefu.org.models import Department
 from kefu.web.deps import Requires, SessionDep
 from kefu.workflow import flows
 from kefu.workflow.models import FlowTemplate, FlowVersion
@@ -20,7 +21,9 @@ from kefu.workflow.runtime.schemas import (
     TaskAssign,
     TaskComplete,
     TaskDetail,
+    TaskHandBack,
     TaskListItem,
+    TaskTransfer,
 )
 
 router = APIRouter(prefix="/api/v1/workflow", tags=["workflow"])
@@ -90,6 +93,32 @@ def assign_task(session: SessionDep, actor: Requires(DISPATCH), task_id: int, bo
     return queries.task_detail(session, task)
 
 
+@router.post("/tasks/{task_id}/transfer", response_model=TaskDetail)
+def transfer_task(
+    session: SessionDep, actor: Requires(HANDLE, DISPATCH), task_id: int, body: TaskTransfer
+) -> TaskDetail:
+    """Transfer (转办) my task — or, as a dispatcher, any task in my scope — to a person or a
+    department, with a reason."""
+    task = access.load_task(session, actor, task_id)
+    service.transfer_task(
+        session,
+        task=task,
+        user_id=body.user_id,
+        department_id=body.department_id,
+        comment=body.comment,
+        actor=actor,
+    )
+    return queries.task_detail(session, task)
+
+
+@router.post("/tasks/{task_id}/hand-back", response_model=TaskDetail)
+def hand_back(session: SessionDep, actor: Requires(HANDLE), task_id: int, body: TaskHandBack) -> TaskDetail:
+    """Hand my task back (退办) to whoever had it before, or to the previous node's handler."""
+    task = access.load_task(session, actor, task_id)
+    service.hand_back(session, task=task, comment=body.comment, actor=actor)
+    return queries.task_detail(session, task)
+
+
 def _version(session: SessionDep, body: InstanceStart) -> FlowVersion:
     if body.version_id is not None:
         version = session.get(FlowVersion, body.version_id)
@@ -114,8 +143,15 @@ def start_instance(session: SessionDep, actor: Requires(START), body: InstanceSt
         data=body.data,
         actor=actor,
         limit=body.limit,
+        handling_department_id=_department(session, body.handling_department_id),
     )
     return queries.instance_detail(session, instance)
+
+
+def _department(session: SessionDep, department_id: int | None) -> int | None:
+    if department_id is not None and session.get(Department, department_id) is None:
+        raise FieldError("handling_department_id", "No such department")
+    return department_id
 
 
 @router.get("/instances", response_model=list[InstanceRead])

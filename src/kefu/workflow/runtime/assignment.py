@@ -59,6 +59,21 @@ def ranked(
     return [Candidate(user_id, department_id, int(n or 0)) for user_id, department_id, n in rows]
 
 
+def in_department(session: Session, department_id: int) -> list[Candidate]:
+    """The active members of a department with their load (a transfer to a department)."""
+    load = (
+        select(func.count())
+        .where(FlowTask.assignee_id == User.id, FlowTask.status.in_(ACTIVE_TASK))
+        .correlate(User)
+        .scalar_subquery()
+    )
+    stmt = select(User.id, User.department_id, load).where(
+        User.is_active.is_(True), User.department_id == department_id
+    )
+    rows = session.execute(stmt.order_by(User.id)).tuples()
+    return [Candidate(user_id, dept, int(n or 0)) for user_id, dept, n in rows]
+
+
 def least_loaded(found: list[Candidate]) -> Candidate | None:
     """Auto dispatch: the fewest open or claimed tasks; ties go to the lowest user id (deterministic)."""
     return min(found, key=lambda c: (c.load, c.user_id), default=None)
@@ -91,6 +106,9 @@ def _rule_condition(session: Session, rule: AssignRule, instance: FlowInstance) 
             return User.id == supervisor if supervisor else None
         case "previous_handler":
             return User.id == _last_completion(instance, None, FlowEvent.actor_id)
+        case "handling_department":
+            dept = instance.handling_department_id
+            return User.department_id == dept if dept is not None else None
         case "node_handler":
             return User.id == _last_completion(instance, rule.ref, FlowEvent.actor_id)
         case "node_department":
@@ -148,6 +166,8 @@ def home_department(session: Session, *, node: NodeSettings, instance: FlowInsta
             found = session.scalar(select(Department.id).where(Department.code == rule.ref))
             if found is not None:
                 return found
+        if rule.kind == "handling_department" and instance.handling_department_id is not None:
+            return instance.handling_department_id
     return instance.initiator_department_id
 
 

@@ -9,13 +9,14 @@ from sqlalchemy.orm import Session
 from kefu.core import i18n
 from kefu.core.permissions import Actor
 from kefu.notices.service import notify
+from kefu.workflow.runtime import subjects
 from kefu.workflow.runtime.models import FlowTask
 
 KIND = "workflow"
 
 
 def task_link(task: FlowTask) -> str:
-    return f"/workflow/tasks/{task.id}"
+    return subjects.task_link(task)
 
 
 def _send(
@@ -28,7 +29,7 @@ def _send(
         session,
         user_ids=recipients,
         title=title % {"name": task.name},
-        body=f"{task.instance.subject_type} {task.instance.subject_id}",
+        body=subjects.label(session, task.instance),
         link=task_link(task),
         kind=KIND,
         target_type="flow_task",

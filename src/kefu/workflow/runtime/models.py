@@ -47,6 +47,8 @@ class EventAction(StrEnum):
     COMPLETED = "completed"
     RETURNED = "returned"
     REASSIGNED = "reassigned"
+    TRANSFERRED = "transferred"  # 转办: to another person or department
+    HANDED_BACK = "handed_back"  # 退办: back to whoever had the task before
     SUSPENDED = "suspended"
     RESUMED = "resumed"
     WARNED = "warned"
@@ -74,6 +76,11 @@ class FlowInstance(Base):
     started_at: Mapped[datetime] = mapped_column(default=clock.now)
     completed_at: Mapped[datetime | None] = mapped_column()
     suspended_at: Mapped[datetime | None] = mapped_column()
+    # The department the subject is routed to (承办部门): the `handling_department` assignment rule
+    # reads it; set at start and moved by a transfer to a department.
+    handling_department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL"), index=True
+    )
     # The whole flow's time limit (working time on the business calendar), if one was given at start.
     due_at: Mapped[datetime | None] = mapped_column()
     # The earliest armed BPMN timer; the timer job looks here instead of restoring every instance.
@@ -176,6 +183,8 @@ class FlowEvent(Base):
     action: Mapped[EventAction] = mapped_column(_enum(EventAction))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    # Whom a task was taken from (transfer, reassignment, hand-back): a hand-back walks these back.
+    previous_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
     state: Mapped[str | None] = mapped_column(String(60))
     comment: Mapped[str] = mapped_column(Text, default="")

@@ -72,6 +72,16 @@ class TaskAssign(BaseModel):
     comment: str = Field(default="", max_length=4000)
 
 
+class TaskTransfer(BaseModel):
+    user_id: int | None = Field(default=None, description="Transfer to this person; or give department_id.")
+    department_id: int | None = Field(default=None, description="Transfer to this department.")
+    comment: str = Field(default="", max_length=4000, description="The reason (required).")
+
+
+class TaskHandBack(BaseModel):
+    comment: str = Field(default="", max_length=4000, description="The reason (required).")
+
+
 class InstanceStart(BaseModel):
     version_id: int | None = Field(default=None, description="A published version; or give template_code.")
     template_code: str | None = Field(
@@ -82,6 +92,9 @@ class InstanceStart(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     limit: str | None = Field(
         default=None, max_length=40, description="Whole-flow limit, ISO-8601 working time."
+    )
+    handling_department_id: int | None = Field(
+        default=None, description="The department the subject is routed to (handling_department rule)."
     )
 
     @model_validator(mode="after")
@@ -109,6 +122,7 @@ class InstanceRead(BaseModel):
     status: InstanceStatus
     initiator_id: int | None
     initiator_department_id: int | None
+    handling_department_id: int | None = None
     started_at: datetime
     completed_at: datetime | None
     suspended_at: datetime | None

@@ -10,21 +10,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.audit import service as audit
 from kefu.core import clock
 from kefu.core.errors import Conflict, FieldError, PermissionDenied
 from kefu.core.permissions import Actor
-from kefu.org.models import User
+from kefu.org.models import Department, User
 from kefu.workflow import permissions as _permissions  # noqa: F401 — registers workflow.tasks
 from kefu.workflow.engine import load_spec
 from kefu.workflow.models import FlowVersion, VersionStatus
 from kefu.workflow.runtime import assignment, limits, messages, sync
 from kefu.workflow.runtime.models import (
     EventAction,
+    FlowEvent,
     FlowInstance,
     FlowTask,
+    FlowTaskCandidate,
     InstanceStatus,
     TaskStatus,
 )
@@ -63,10 +66,12 @@ def start_instance(
     data: Mapping[str, Any] | None,
     actor: Actor,
     limit: str | None = None,
+    handling_department_id: int | None = None,
 ) -> FlowInstance:
     """Start a flow on the published `version` for a subject; its first tasks are assigned at once.
 
-    `limit` (ISO-8601, working time) bounds the whole flow (`due_at`).
+    `limit` (ISO-8601, working time) bounds the whole flow (`due_at`); `handling_department_id` is
+    the department the subject is routed to (the `handling_department` assignment rule).
     """
     _need(actor, START)
     if version.status is not VersionStatus.PUBLISHED or not version.spec_json:
@@ -83,6 +88,7 @@ def start_instance(
         status=InstanceStatus.RUNNING,
         initiator_id=actor.user.id,
         initiator_department_id=actor.user.department_id,
+        handling_department_id=handling_department_id,
         started_at=now,
     )
     if limit:
@@ -179,19 +185,25 @@ def complete_task(
 
 @sync.guarded
 def claim_task(session: Session, *, task: FlowTask, actor: Actor) -> FlowTask:
-    """Take a task from the grab pool (抢单); the first claim wins, a later one gets 409."""
+    """Take a task from the grab pool (抢单; the first claim wins, a later one gets 409), or accept
+    (签收) a task assigned to me — both mark the moment the handler took it on."""
     _need(actor, HANDLE)
     _running(task.instance)
-    if task.dispatch != "grab" or actor.user.id not in task.candidate_ids:
+    if not task.is_active:
+        raise Conflict("The task is no longer open")
+    if task.assignee_id == actor.user.id:
+        if task.claimed_at is not None:
+            raise Conflict("You have already accepted this task")
+    elif task.dispatch != "grab" or actor.user.id not in task.candidate_ids:
         raise PermissionDenied("Only candidates of a grab task can claim it")
-    if not task.is_active or task.assignee_id is not None:
+    elif task.assignee_id is not None:
         raise Conflict("Someone else has already taken this task")
     task.assignee_id = actor.user.id
     task.department_id = actor.user.department_id or task.department_id
     task.status = TaskStatus.CLAIMED
     task.claimed_at = clock.now()
     sync.event(session, task.instance, EventAction.CLAIMED, actor=actor, task=task, user_id=actor.user.id)
-    sync.flush(session)
+    sync.flush(session, task.instance)
     audit.record(
         session, actor=actor, action="task.claim", function=FUNCTION, target=task, summary=task.instance.label
     )
@@ -215,11 +227,20 @@ def assign_task(
         raise FieldError("user_id", "The task is already assigned to this user")
     task.assignee_id = user.id
     task.department_id = user.department_id or task.department_id
+    task.claimed_at = None
+    task.status = TaskStatus.OPEN
     action = EventAction.ASSIGNED if previous is None else EventAction.REASSIGNED
     sync.event(
-        session, task.instance, action, actor=actor, task=task, user_id=user.id, comment=_comment(comment)
+        session,
+        task.instance,
+        action,
+        actor=actor,
+        task=task,
+        user_id=user.id,
+        previous_user_id=previous,
+        comment=_comment(comment),
     )
-    sync.flush(session)
+    sync.flush(session, task.instance)
     messages.assigned(session, task, sender=actor)
     audit.record(
         session,
@@ -241,12 +262,16 @@ def return_to_node(
     """Send the flow back to an earlier user task (退回); it goes to whoever handled that node before."""
     _need(actor, MANAGE)
     _running(instance)
+    _return(session, instance, node_id, _comment(comment), actor=actor)
+    return instance
+
+
+def _return(session: Session, instance: FlowInstance, node_id: str, text: str, *, actor: Actor) -> None:
     flow = sync.restore(instance)
     try:
         flow.return_to(node_id)
     except ValueError:
         raise FieldError("node_id", "The flow has not passed through this node") from None
-    text = _comment(comment)
     sync.event(session, instance, EventAction.RETURNED, actor=actor, node_id=node_id, comment=text)
     prefer = {node_id: assignment.last_handler(session, instance, node_id)}
     sync.persist(session, instance, flow, actor=actor, prefer=prefer)
@@ -259,7 +284,192 @@ def return_to_node(
         target_label=instance.label,
         summary=f"→ {node_id} {text}".strip(),
     )
-    return instance
+
+
+def _may_move(task: FlowTask, actor: Actor) -> None:
+    """The handler of a task may pass it on; a dispatcher may move any task in their scope."""
+    if task.assignee_id == actor.user.id and actor.can(HANDLE):
+        return
+    _need(actor, DISPATCH)
+
+
+@sync.guarded
+def transfer_task(
+    session: Session,
+    *,
+    task: FlowTask,
+    user_id: int | None = None,
+    department_id: int | None = None,
+    comment: str | None,
+    actor: Actor,
+) -> FlowTask:
+    """Transfer (转办) a task to a person, or to a department — where auto dispatch picks the least
+    loaded member, a grab node offers it to the department's pool, a manual node waits for dispatch.
+
+    A transfer to a department also moves the subject's handling department. The handler or a
+    dispatcher may transfer; a reason is required.
+    """
+    _may_move(task, actor)
+    instance = task.instance
+    _running(instance)
+    if not task.is_active:
+        raise Conflict("The task is no longer open")
+    if task.participant is not None:
+        raise Conflict("A countersign task cannot be transferred")
+    text = _comment(comment)
+    if not text:
+        raise FieldError("comment", "Give a reason")
+    if (user_id is None) == (department_id is None):
+        raise FieldError("user_id", "Choose a person or a department")
+    previous = task.assignee_id
+    if user_id is not None:
+        user = session.get(User, user_id)
+        if user is None or not user.is_active:
+            raise FieldError("user_id", "Choose an active user")
+        if user.id == previous:
+            raise FieldError("user_id", "The task is already assigned to this user")
+        _hand_to(session, task, user.id, user.department_id)
+        target_department = user.department_id
+    else:
+        dept = session.get(Department, department_id)
+        if dept is None or not dept.enabled:
+            raise FieldError("department_id", "Choose an active department")
+        instance.handling_department_id = dept.id
+        node = sync.restore(instance).node(task.node_id)
+        found = [c for c in assignment.in_department(session, dept.id) if c.user_id != previous]
+        task.candidates = [FlowTaskCandidate(user_id=c.user_id) for c in found]
+        chosen = assignment.least_loaded(found) if (node.dispatch or "auto") == "auto" else None
+        _hand_to(session, task, chosen.user_id if chosen else None, dept.id)
+        target_department = dept.id
+    sync.event(
+        session,
+        instance,
+        EventAction.TRANSFERRED,
+        actor=actor,
+        task=task,
+        user_id=task.assignee_id,
+        previous_user_id=previous,
+        department_id=target_department,
+        comment=text,
+    )
+    sync.flush(session, instance)
+    _announce(session, task, actor=actor)
+    audit.record(
+        session,
+        actor=actor,
+        action="task.transfer",
+        function=FUNCTION,
+        target=task,
+        before={"assignee_id": previous},
+        after={"assignee_id": task.assignee_id, "department_id": target_department},
+        summary=text,
+    )
+    return task
+
+
+@sync.guarded
+def hand_back(session: Session, *, task: FlowTask, comment: str | None, actor: Actor) -> FlowTask | None:
+    """Hand a task back (退办): to whoever had it before a transfer or reassignment; when it came
+    straight from the flow, the flow returns to the previous node and its handler. Only the handler
+    may hand back, with a reason. Returns the task that now carries the work (None: the flow moved)."""
+    if task.assignee_id != actor.user.id:
+        raise PermissionDenied("Only the person the task is assigned to can hand it back")
+    _need(actor, HANDLE)
+    instance = task.instance
+    _running(instance)
+    if not task.is_active:
+        raise Conflict("The task is no longer open")
+    text = _comment(comment)
+    if not text:
+        raise FieldError("comment", "Give a reason")
+    previous = _previous_holder(session, task)
+    if previous is not None:
+        _hand_to(session, task, previous, assignment.user_department(session, previous))
+        sync.event(
+            session,
+            instance,
+            EventAction.HANDED_BACK,
+            actor=actor,
+            task=task,
+            user_id=previous,
+            previous_user_id=actor.user.id,
+            comment=text,
+        )
+        sync.flush(session, instance)
+        _announce(session, task, actor=actor)
+        audit.record(
+            session,
+            actor=actor,
+            action="task.hand_back",
+            function=FUNCTION,
+            target=task,
+            before={"assignee_id": actor.user.id},
+            after={"assignee_id": previous},
+            summary=text,
+        )
+        return task
+    node_id = _previous_node(session, instance, task)
+    if node_id is None:
+        raise Conflict("There is nobody to hand this task back to")
+    _return(session, instance, node_id, text, actor=actor)
+    return None
+
+
+def _hand_to(session: Session, task: FlowTask, user_id: int | None, department_id: int | None) -> None:
+    task.assignee_id = user_id
+    task.department_id = department_id or task.department_id
+    task.status = TaskStatus.OPEN
+    task.claimed_at = None
+
+
+def _announce(session: Session, task: FlowTask, *, actor: Actor) -> None:
+    if task.assignee_id is not None:
+        messages.assigned(session, task, sender=actor)
+    elif task.dispatch == "grab" and task.candidate_ids:
+        messages.in_pool(session, task, task.candidate_ids, sender=actor)
+    else:
+        supervisor = assignment.department_supervisor(session, task.department_id)
+        messages.needs_dispatch(session, task, supervisor, sender=actor)
+
+
+def _previous_holder(session: Session, task: FlowTask) -> int | None:
+    """Walk this task's transfers back: each transfer or reassignment pushes whom it was taken from,
+    each hand-back pops one; the top is whom a hand-back goes to (if still active)."""
+    rows = session.execute(
+        select(FlowEvent.action, FlowEvent.previous_user_id)
+        .where(FlowEvent.task_id == task.id)
+        .where(
+            FlowEvent.action.in_((EventAction.TRANSFERRED, EventAction.REASSIGNED, EventAction.HANDED_BACK))
+        )
+        .order_by(FlowEvent.id)
+    ).tuples()
+    stack: list[int] = []
+    for action, previous in rows:
+        if action is EventAction.HANDED_BACK:
+            if stack:
+                stack.pop()
+        elif previous is not None:
+            stack.append(previous)
+    while stack:
+        candidate = stack.pop()
+        if candidate != task.assignee_id and assignment.active_user_ids(session, [candidate]):
+            return candidate
+    return None
+
+
+def _previous_node(session: Session, instance: FlowInstance, task: FlowTask) -> str | None:
+    """The user-task node completed most recently before `task` by a person (not this node)."""
+    return session.scalar(
+        select(FlowEvent.node_id)
+        .where(
+            FlowEvent.instance_id == instance.id,
+            FlowEvent.action == EventAction.COMPLETED,
+            FlowEvent.actor_id.is_not(None),
+            FlowEvent.node_id != task.node_id,
+        )
+        .order_by(FlowEvent.id.desc())
+        .limit(1)
+    )
 
 
 @sync.guarded
@@ -272,7 +482,7 @@ def suspend_instance(
     instance.status = InstanceStatus.SUSPENDED
     instance.suspended_at = clock.now()
     sync.event(session, instance, EventAction.SUSPENDED, actor=actor, comment=_comment(comment))
-    sync.flush(session)
+    sync.flush(session, instance)
     audit.record(
         session,
         actor=actor,
@@ -301,7 +511,7 @@ def resume_instance(
     instance.status = InstanceStatus.RUNNING
     instance.suspended_at = None
     sync.event(session, instance, EventAction.RESUMED, actor=actor, comment=_comment(comment))
-    sync.flush(session)
+    sync.flush(session, instance)
     audit.record(
         session,
         actor=actor,

@@ -23,7 +23,7 @@ from kefu.core import clock, events
 from kefu.core.errors import Conflict, FieldError
 from kefu.core.permissions import Actor
 from kefu.workflow.engine import Engine, Instance, NodeSettings, ReadyTask
-from kefu.workflow.runtime import assignment, limits, messages
+from kefu.workflow.runtime import assignment, limits, messages, subjects
 from kefu.workflow.runtime.models import (
     ACTIVE_TASK,
     EventAction,
@@ -177,8 +177,11 @@ def persist(
             task.status = TaskStatus.CANCELLED
             task.completed_at = now
             event(session, instance, EventAction.CANCELLED, actor=actor, task=task)
+    handled = _handlers(session, instance) if ready else {}
     created = [
-        _open_task(session, instance, r, flow.node(r.node_id), actor=actor, prefer=prefer or {})
+        _open_task(
+            session, instance, r, flow.node(r.node_id), actor=actor, prefer=prefer or {}, handled=handled
+        )
         for r in ready.values()
     ]
     if flow.is_completed or flow.is_cancelled:
@@ -200,8 +203,22 @@ def persist(
                 audience=(),
             ),
         )
-    flush(session)
+    flush(session, instance)
     return created
+
+
+def _handlers(session: Session, instance: FlowInstance) -> dict[str, int]:
+    """Who completed each node last in this instance (people only)."""
+    rows = session.execute(
+        select(FlowEvent.node_id, FlowEvent.actor_id)
+        .where(
+            FlowEvent.instance_id == instance.id,
+            FlowEvent.action == EventAction.COMPLETED,
+            FlowEvent.actor_id.is_not(None),
+        )
+        .order_by(FlowEvent.id)
+    ).tuples()
+    return {node_id: actor_id for node_id, actor_id in rows if actor_id is not None}
 
 
 def guarded(func: Callable[P, R]) -> Callable[P, R]:
@@ -217,12 +234,16 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def flush(session: Session) -> None:
-    """Flush; a row changed meanwhile by someone else becomes a 409 (nothing is half-written)."""
+def flush(session: Session, instance: FlowInstance | None = None) -> None:
+    """Flush; a row changed meanwhile by someone else becomes a 409 (nothing is half-written).
+
+    With `instance`, the step on it is done: its subject's hook runs (see `subjects`)."""
     try:
         session.flush()
     except StaleDataError:
         raise Conflict("Someone else changed this flow meanwhile; reload and try again") from None
+    if instance is not None:
+        subjects.changed(session, instance)
 
 
 def _open_task(
@@ -233,6 +254,7 @@ def _open_task(
     *,
     actor: Actor | None,
     prefer: Mapping[str, int | None],
+    handled: Mapping[str, int],
 ) -> FlowTask:
     now = clock.now()
     due, warn = limits.due_and_warning(session, start=now, limit=node.limit, warn_at=node.warn_at)
@@ -258,6 +280,9 @@ def _open_task(
         found = assignment.ranked(session, node=node, instance=instance)
         cands = [c.user_id for c in found]
         preferred = prefer.get(ready.node_id)
+        if preferred is None and task.dispatch == "auto":
+            # An auto node entered again (a review sent it back, a loop) goes to its last handler.
+            preferred = handled.get(ready.node_id)
         chosen = assignment.least_loaded(found) if task.dispatch == "auto" else None
         if preferred is not None and assignment.active_user_ids(session, [preferred]):
             assignee, department = preferred, assignment.user_department(session, preferred)

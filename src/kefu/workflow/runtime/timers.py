@@ -46,7 +46,7 @@ def warn_task(session: Session, task_id: int, now: datetime) -> bool:
     task.warned_at = now
     sync.event(session, task.instance, EventAction.WARNED, actor=None, task=task)
     messages.warning(session, task, _people(task))
-    sync.flush(session)
+    sync.flush(session, task.instance)
     return True
 
 
@@ -74,7 +74,7 @@ def escalate_task(session: Session, task_id: int, now: datetime) -> bool:
             session, assignment.user_department(session, late) or instance.initiator_department_id
         )
         messages.overdue(session, task, [*_people(task), *([supervisor] if supervisor else [])])
-    sync.flush(session)
+    sync.flush(session, instance)
     audit.record(
         session,
         actor=None,
