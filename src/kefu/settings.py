@@ -5,9 +5,19 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Documents, images, archives, audio and video (amr: phone voice notes), saved e-mails.
+DEFAULT_ATTACHMENT_TYPES = frozenset(
+    {
+        *("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "csv"),
+        *("jpg", "jpeg", "png", "gif", "webp", "bmp"),
+        *("zip", "rar", "7z", "mp3", "wav", "amr", "mp4", "eml", "msg"),
+    }
+)
 
 
 class Settings(BaseSettings):
@@ -29,6 +39,26 @@ class Settings(BaseSettings):
     # Trust X-Forwarded-For from these proxies (comma-separated IPs) to learn the client IP.
     trusted_proxies: str = "127.0.0.1"
     sql_echo: bool = False
+    storage_dir: Path | None = Field(
+        default=None, description="Where uploaded files are stored; empty means data_dir/files."
+    )
+    attachment_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0, description="Largest upload.")
+    # Allowed file extensions, comma-separated in the environment: `KEFU_ATTACHMENT_TYPES=pdf,png`.
+    attachment_types: Annotated[frozenset[str], NoDecode] = DEFAULT_ATTACHMENT_TYPES
+
+    @field_validator("storage_dir", mode="before")
+    @classmethod
+    def _empty_storage_dir(cls, value: object) -> object:
+        return None if value == "" else value  # an empty variable means the default, not "."
+
+    @field_validator("attachment_types", mode="before")
+    @classmethod
+    def _split_attachment_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.replace(";", ",").replace(" ", ",").split(",")
+        if isinstance(value, list | tuple | set | frozenset):
+            return frozenset(str(ext).strip().lstrip(".").lower() for ext in value if str(ext).strip())
+        return value
 
     @property
     def server_mode(self) -> bool:
@@ -39,6 +69,9 @@ class Settings(BaseSettings):
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.data_dir / 'kefu.db').resolve()}"
+
+    def resolved_storage_dir(self) -> Path:
+        return self.storage_dir if self.storage_dir is not None else self.data_dir / "files"
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:
