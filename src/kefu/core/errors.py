@@ -69,3 +69,25 @@ class FieldError(KefuError):
 
     def as_detail(self, gettext: Callable[[str], str] = lambda s: s) -> list[dict[str, object]]:
         return [{"loc": ["body", self.field], "msg": self.render(gettext), "type": "value_error"}]
+
+
+class FieldErrors(FieldError):
+    """Bad input on several fields at once (a whole form): every message is reported, the first
+    field is `field` so callers that handle one `FieldError` still work."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        if not errors:
+            raise ValueError("FieldErrors needs at least one error")
+        first = errors[0]
+        super().__init__(first.field, first.message, **first.params)
+        self.errors = list(errors)
+
+    def as_detail(self, gettext: Callable[[str], str] = lambda s: s) -> list[dict[str, object]]:
+        return [item for error in self.errors for item in error.as_detail(gettext)]
+
+    def by_field(self, gettext: Callable[[str], str] = lambda s: s) -> dict[str, str]:
+        """`{field: message}` for re-showing a form (the first message of each field)."""
+        found: dict[str, str] = {}
+        for error in self.errors:
+            found.setdefault(error.field, error.render(gettext))
+        return found
