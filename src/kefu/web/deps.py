@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import Depends, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from kefu.core.errors import KefuError, NotAuthenticated, PermissionDenied
 from kefu.core.permissions import Actor, build_actor
 from kefu.db import db
 from kefu.org import auth_service
+from kefu.org.models import User, UserSession
 from kefu.web.middleware import SESSION_KEY
 
 SESSION_COOKIE = "kefu_session"
@@ -77,38 +79,35 @@ async def _csrf_ok(request: Request, expected: str) -> bool:
 
 
 async def optional_actor(request: Request, session: SessionDep) -> Actor | None:
-    """The acting user if the request is authenticated (bearer token or session cookie), else None."""
+    """The acting user if the request is authenticated (bearer token or session cookie), else None.
+
+    The database work (resolving and touching the token or session, the IP check, loading the
+    permissions) runs in the thread pool: a blocking call on the event loop would stall every request
+    of the process — and deadlock it when it waits on a row lock (two requests of one user touching
+    their token at once) held by a request that needs the loop to commit.
+    """
     cached = request.state._state.get("actor")
     if cached is not None:
         return cached
     ip = context.current().client_ip
     token = _bearer(request)
-    user_session = None
-    if token is not None:
-        user = auth_service.resolve_token(session, token)
-        if user is None:
-            raise NotAuthenticated("Invalid or expired API token")
-    else:
-        raw = request.cookies.get(SESSION_COOKIE)
-        if not raw:
-            return None
+    raw_cookie = request.cookies.get(SESSION_COOKIE) if token is None else None
+    if token is None and not raw_cookie:
+        return None
+    plain = None
+    if raw_cookie:
         try:
-            plain = signer(request).loads(raw, salt="session")
+            plain = signer(request).loads(raw_cookie, salt="session")
         except BadSignature:
             return None
-        user_session = auth_service.resolve_session(session, plain)
-        if user_session is None:
-            return None
-        user = auth_service.load_user(session, user_session.user_id)
-        if user is None or not user.is_active:
-            return None
-    if not auth_service.ip_allowed(session, user=user, ip=ip):
-        auth_service.audit_ip_refusal(session, user=user, ip=ip, path=request.url.path)
-        raise auth_service.IpRefused(ip)
+    found = await to_thread.run_sync(_authenticate, session, token, plain, ip, request.url.path)
+    if found is None:
+        return None
+    user, user_session = found
     cookie_write = user_session is not None and request.method not in SAFE_METHODS
     if cookie_write and not await _csrf_ok(request, user_session.csrf_token):
         raise CsrfFailed()
-    actor = build_actor(session, user, via_token=token is not None)
+    actor = await to_thread.run_sync(lambda: build_actor(session, user, via_token=token is not None))
     request.state._state["actor"] = actor
     request.state._state["actor_user_id"] = user.id
     request.state._state["user_session"] = user_session
@@ -118,14 +117,35 @@ async def optional_actor(request: Request, session: SessionDep) -> Actor | None:
     return actor
 
 
+def _authenticate(
+    session: Session, token: str | None, plain: Any, ip: str, path: str
+) -> tuple[User, UserSession | None] | None:
+    user_session = None
+    if token is not None:
+        user = auth_service.resolve_token(session, token)
+        if user is None:
+            raise NotAuthenticated("Invalid or expired API token")
+    else:
+        user_session = auth_service.resolve_session(session, plain)
+        if user_session is None:
+            return None
+        user = auth_service.load_user(session, user_session.user_id)
+        if user is None or not user.is_active:
+            return None
+    if not auth_service.ip_allowed(session, user=user, ip=ip):
+        auth_service.audit_ip_refusal(session, user=user, ip=ip, path=path)
+        raise auth_service.IpRefused(ip)
+    return user, user_session
+
+
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
 async def current_actor(request: Request, actor: OptionalActor, session: SessionDep) -> Actor:
     if actor is None:
         raise NotAuthenticated()
-    if not getattr(request.state, "allow_password_change_only", False) and auth_service.password_expired(
-        session, actor.user
+    if not getattr(request.state, "allow_password_change_only", False) and await to_thread.run_sync(
+        auth_service.password_expired, session, actor.user
     ):
         raise PasswordChangeRequired()
     return actor
