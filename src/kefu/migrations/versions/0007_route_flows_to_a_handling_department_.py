@@ -10,9 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import kefu.db
-
-
 revision = "0007"
 down_revision = "0006"
 branch_labels = None

@@ -21,7 +21,7 @@ from kefu.org.models import Department, User
 from kefu.workflow import permissions as _permissions  # noqa: F401 — registers workflow.tasks
 from kefu.workflow.engine import load_spec
 from kefu.workflow.models import FlowVersion, VersionStatus
-from kefu.workflow.runtime import assignment, limits, messages, sync
+from kefu.workflow.runtime import assignment, limits, messages, subjects, sync
 from kefu.workflow.runtime.models import (
     EventAction,
     FlowEvent,
@@ -40,8 +40,14 @@ START = "workflow.tasks.start"
 MAX_COMMENT = 4000
 
 
-def _need(actor: Actor | None, permission: str) -> None:
-    if actor is not None and not actor.can(permission):
+def _need(actor: Actor | None, permission: str, subject_type: str | None = None) -> None:
+    """The workflow permission, or the subject domain's equivalent (e.g. `tickets.ticket.handle`
+    for a ticket's flow), so a ticket handler needs no separate workflow role."""
+    if actor is None or actor.can(permission):
+        return
+    subject = subjects.get(subject_type) if subject_type else None
+    equivalent = subject.permissions.get(permission) if subject is not None else None
+    if equivalent is None or not actor.can(equivalent):
         raise PermissionDenied()
 
 
@@ -73,7 +79,7 @@ def start_instance(
     `limit` (ISO-8601, working time) bounds the whole flow (`due_at`); `handling_department_id` is
     the department the subject is routed to (the `handling_department` assignment rule).
     """
-    _need(actor, START)
+    _need(actor, START, subject_type)
     if version.status is not VersionStatus.PUBLISHED or not version.spec_json:
         raise FieldError("version_id", "Only a published flow version can be started")
     subject_type = (subject_type or "").strip()
@@ -129,7 +135,7 @@ def complete_task(
     Only the assignee may complete (a grab task is claimed first); `actor=None` is the system
     taking an escalation path. 422 naming `state` for a state the node does not declare.
     """
-    _need(actor, HANDLE)
+    _need(actor, HANDLE, task.instance.subject_type)
     instance = task.instance
     _running(instance)
     if not task.is_active:
@@ -187,7 +193,7 @@ def complete_task(
 def claim_task(session: Session, *, task: FlowTask, actor: Actor) -> FlowTask:
     """Take a task from the grab pool (抢单; the first claim wins, a later one gets 409), or accept
     (签收) a task assigned to me — both mark the moment the handler took it on."""
-    _need(actor, HANDLE)
+    _need(actor, HANDLE, task.instance.subject_type)
     _running(task.instance)
     if not task.is_active:
         raise Conflict("The task is no longer open")
@@ -215,7 +221,7 @@ def assign_task(
     session: Session, *, task: FlowTask, user_id: int, comment: str | None, actor: Actor | None
 ) -> FlowTask:
     """Manual dispatch (手动分派) of an unassigned task, or reassignment (改派) of an assigned one."""
-    _need(actor, DISPATCH)
+    _need(actor, DISPATCH, task.instance.subject_type)
     _running(task.instance)
     if not task.is_active:
         raise Conflict("The task is no longer open")
@@ -260,7 +266,7 @@ def return_to_node(
     session: Session, *, instance: FlowInstance, node_id: str, comment: str | None, actor: Actor
 ) -> FlowInstance:
     """Send the flow back to an earlier user task (退回); it goes to whoever handled that node before."""
-    _need(actor, MANAGE)
+    _need(actor, MANAGE, instance.subject_type)
     _running(instance)
     _return(session, instance, node_id, _comment(comment), actor=actor)
     return instance
@@ -288,9 +294,14 @@ def _return(session: Session, instance: FlowInstance, node_id: str, text: str, *
 
 def _may_move(task: FlowTask, actor: Actor) -> None:
     """The handler of a task may pass it on; a dispatcher may move any task in their scope."""
-    if task.assignee_id == actor.user.id and actor.can(HANDLE):
-        return
-    _need(actor, DISPATCH)
+    subject_type = task.instance.subject_type
+    if task.assignee_id == actor.user.id:
+        try:
+            _need(actor, HANDLE, subject_type)
+            return
+        except PermissionDenied:
+            pass
+    _need(actor, DISPATCH, subject_type)
 
 
 @sync.guarded
@@ -374,7 +385,7 @@ def hand_back(session: Session, *, task: FlowTask, comment: str | None, actor: A
     may hand back, with a reason. Returns the task that now carries the work (None: the flow moved)."""
     if task.assignee_id != actor.user.id:
         raise PermissionDenied("Only the person the task is assigned to can hand it back")
-    _need(actor, HANDLE)
+    _need(actor, HANDLE, task.instance.subject_type)
     instance = task.instance
     _running(instance)
     if not task.is_active:
@@ -477,7 +488,7 @@ def suspend_instance(
     session: Session, *, instance: FlowInstance, comment: str | None, actor: Actor
 ) -> FlowInstance:
     """Pause the flow: no task can be completed and time limits stop until it is resumed."""
-    _need(actor, MANAGE)
+    _need(actor, MANAGE, instance.subject_type)
     _running(instance)
     instance.status = InstanceStatus.SUSPENDED
     instance.suspended_at = clock.now()
@@ -500,7 +511,7 @@ def resume_instance(
     session: Session, *, instance: FlowInstance, comment: str | None, actor: Actor
 ) -> FlowInstance:
     """Go on after a suspension; due and warning times move by the working time spent suspended."""
-    _need(actor, MANAGE)
+    _need(actor, MANAGE, instance.subject_type)
     if instance.status is not InstanceStatus.SUSPENDED or instance.suspended_at is None:
         raise Conflict("The flow is not suspended")
     paused, now = instance.suspended_at, clock.now()
@@ -529,7 +540,7 @@ def cancel_instance(
     session: Session, *, instance: FlowInstance, comment: str | None, actor: Actor
 ) -> FlowInstance:
     """End the flow without completing it (the subject was withdrawn); open tasks are cancelled."""
-    _need(actor, MANAGE)
+    _need(actor, MANAGE, instance.subject_type)
     if not instance.is_active:
         raise Conflict("The flow has ended")
     flow = sync.restore(instance)

@@ -8,8 +8,8 @@ flow — also for steps nobody asked for, such as a time-limit escalation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,8 @@ class Subject:
     link: Callable[[FlowTask], str]
     label: Callable[[Session, FlowInstance], str]
     on_change: Callable[[Session, FlowInstance], None] | None = None
+    # Workflow permission → the domain permission that grants the same on this subject's flows.
+    permissions: Mapping[str, str] = field(default_factory=dict)
 
 
 _SUBJECTS: dict[str, Subject] = {}
