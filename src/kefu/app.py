@@ -38,6 +38,11 @@ def routers() -> list[APIRouter]:
     from kefu.org.calendar import roster_api, roster_pages
     from kefu.org.config import api as config_api
     from kefu.org.config import pages as config_pages
+    from kefu.tickets import api as tickets_api
+    from kefu.tickets import callbacks_api, callbacks_pages
+    from kefu.tickets import pages as ticket_pages
+    from kefu.tickets.setup import api as ticket_setup_api
+    from kefu.tickets.setup import pages as ticket_setup_pages
     from kefu.web import pages as shell_pages
     from kefu.workflow import api as workflow_api
     from kefu.workflow import builder_api, builder_pages, tracking
@@ -67,6 +72,14 @@ def routers() -> list[APIRouter]:
         runtime_api.router,
         runtime_pages.router,
         tracking.router,
+        # Before the tickets router: "/tickets/callbacks" would otherwise match "/tickets/{ticket_id}".
+        callbacks_api.router,
+        callbacks_pages.router,
+        ticket_setup_api.router,
+        ticket_setup_pages.router,
+        tickets_api.router,
+        # After the callback pages: "/tickets/callbacks" would otherwise match "/tickets/{ticket_id}".
+        ticket_pages.router,
     ]
 
 

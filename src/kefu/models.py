@@ -6,6 +6,20 @@ from kefu.notices.models import Notification
 from kefu.org.calendar.models import HolidayOverride, RosterEntry, Shift, WorkingHoursSpan
 from kefu.org.config.models import DictItem, DictType, ParameterHistory, SystemParameter
 from kefu.org.models import ApiToken, Department, IpRule, Role, User, UserGroup, UserRole, UserSession
+from kefu.tickets.models import (
+    BusinessCategory,
+    CallbackTask,
+    CaseTemplate,
+    FormTemplate,
+    Ticket,
+    TicketAttachment,
+    TicketLog,
+    TicketSerial,
+    TicketTracking,
+    TicketType,
+    TicketUrge,
+    TrackingRecord,
+)
 from kefu.workflow.models import FlowTemplate, FlowVersion
 from kefu.workflow.runtime.models import FlowEvent, FlowInstance, FlowTask, FlowTaskCandidate
 
@@ -13,6 +27,9 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "Base",
+    "BusinessCategory",
+    "CallbackTask",
+    "CaseTemplate",
     "Department",
     "DictItem",
     "DictType",
@@ -23,6 +40,7 @@ __all__ = [
     "FlowTaskCandidate",
     "FlowTemplate",
     "FlowVersion",
+    "FormTemplate",
     "HolidayOverride",
     "IpRule",
     "Notification",
@@ -31,6 +49,14 @@ __all__ = [
     "RosterEntry",
     "Shift",
     "SystemParameter",
+    "Ticket",
+    "TicketAttachment",
+    "TicketLog",
+    "TicketSerial",
+    "TicketTracking",
+    "TicketType",
+    "TicketUrge",
+    "TrackingRecord",
     "User",
     "UserGroup",
     "UserRole",

@@ -2,6 +2,7 @@
 process (embedded consumer) and `kefu worker` know them all."""
 
 from kefu.notices import jobs as notices_jobs
+from kefu.tickets import service as tickets_service  # registers tickets as a flow subject (escalations)
 from kefu.workflow.runtime import jobs as workflow_jobs
 
-__all__ = ["notices_jobs", "workflow_jobs"]
+__all__ = ["notices_jobs", "tickets_service", "workflow_jobs"]

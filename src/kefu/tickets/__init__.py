@@ -1,0 +1,1 @@
+"""Tickets and cases (工单)."""
