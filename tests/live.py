@@ -21,14 +21,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(env: dict[str, str], *, log: Path) -> Iterator[str]:
-    """Run the app in its own process until the block ends; yields its base URL."""
+def server(env: dict[str, str], *, log: Path, workers: int = 1) -> Iterator[str]:
+    """Run the app in its own process (`workers` uvicorn processes) until the block ends; yields its URL."""
     port = free_port()
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
     full_env.pop("KEFU_JOBS_IMMEDIATE", None)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "kefu.asgi:app", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                *("-m", "uvicorn", "kefu.asgi:app", "--host", "127.0.0.1", "--port", str(port)),
+                *(("--workers", str(workers)) if workers > 1 else ()),
+            ],
             env=full_env,
             stdout=out,
             stderr=subprocess.STDOUT,
