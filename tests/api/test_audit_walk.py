@@ -611,10 +611,10 @@ def _tk(c: Ctx, *, closed: bool = False, suspended: bool = False, handed: bool =
 
 
 def _tk_tracked(c: Ctx) -> Any:
-    from kefu.tickets import service as tickets
+    from kefu.tickets import tracking
 
     ticket = _tk(c)
-    tickets.track(c.session, actor=c.factory.actor(c.admin), ticket=ticket)
+    tracking.track(c.session, actor=c.factory.actor(c.admin), ticket=ticket)
     c.session.flush()
     return ticket
 

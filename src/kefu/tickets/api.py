@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from kefu.core import storage
 from kefu.core.errors import FieldError, NotFound
 from kefu.core.permissions import Actor
-from kefu.tickets import access, queries, service
+from kefu.tickets import access, queries, service, tracking
 from kefu.tickets.models import CaseTemplate, Ticket, TicketAttachment, TicketType
 from kefu.tickets.schemas import (
     ActionRead,
@@ -57,7 +57,6 @@ ANY_TICKET_RIGHT = (VIEW, CREATE, HANDLE, DISPATCH, MANAGE, URGE, TRACK)
 
 def detail(session: Session, actor: Actor, ticket: Ticket) -> TicketDetail:
     session.flush()
-    session.refresh(ticket)
     base = TicketRead.model_validate(ticket).model_dump()
     return TicketDetail.model_validate(
         {
@@ -304,14 +303,14 @@ def urge(session: SessionDep, actor: Requires(URGE), ticket_id: int, body: UrgeA
         session,
         actor,
         ticket_id,
-        lambda t: service.urge(session, actor=actor, ticket=t, comment=body.comment),
+        lambda t: tracking.urge(session, actor=actor, ticket=t, comment=body.comment),
     )
 
 
 @router.post("/{ticket_id}/track", response_model=TicketDetail)
 def track(session: SessionDep, actor: Requires(TRACK), ticket_id: int) -> TicketDetail:
     """Follow this unfinished ticket (跟踪)."""
-    return _act(session, actor, ticket_id, lambda t: service.track(session, actor=actor, ticket=t))
+    return _act(session, actor, ticket_id, lambda t: tracking.track(session, actor=actor, ticket=t))
 
 
 @router.post("/{ticket_id}/follow-up", response_model=TicketDetail)
@@ -321,7 +320,7 @@ def follow_up(session: SessionDep, actor: Requires(TRACK), ticket_id: int, body:
         session,
         actor,
         ticket_id,
-        lambda t: service.follow_up(session, actor=actor, ticket=t, note=body.note, result=body.result),
+        lambda t: tracking.follow_up(session, actor=actor, ticket=t, note=body.note, result=body.result),
     )
 
 

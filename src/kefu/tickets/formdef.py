@@ -37,7 +37,7 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -46,6 +46,7 @@ from typing import Any
 from kefu.core import clock
 from kefu.core.errors import FieldError, FieldErrors
 from kefu.core.i18n import lazy
+from kefu.tickets import formvalues
 from kefu.workflow.engine import safe_eval
 
 __all__ = ["Choices", "ElementDef", "ElementType", "check_definition", "form_values", "validate"]
@@ -93,22 +94,6 @@ DICTIONARY_RE = re.compile(r"[a-z][a-z0-9_]{0,59}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_DATETIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?", re.ASCII
-)
-_EMAIL = re.compile(
-    r"(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64})@"
-    r"(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})",
-    re.ASCII,
-)
-_ID_NUMBER = re.compile(r"[1-9]\d{16}[\dX]", re.ASCII)
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_PHONE_CHARS = re.compile(r"\+?[0-9() \-转]+", re.ASCII)
-_MOBILE = re.compile(r"1[3-9]\d{9}", re.ASCII)
-# 010 and 02x are the three-digit area codes; every other area code has four digits.
-_LANDLINE = re.compile(r"(010|02\d|0[3-9]\d\d)([1-9]\d{6,7})", re.ASCII)
-_SERVICE = re.compile(r"95\d{3,4}|400\d{7}|800\d{7}|1[02]\d{3}", re.ASCII)
 _TRUE = frozenset({"true", "on", "1", "yes"})
 _FALSE = frozenset({"false", "off", "0", "no", ""})
 
@@ -123,11 +108,6 @@ ENTER_NUMBER = lazy("Enter a number")
 ENTER_INTEGER = lazy("Enter a whole number")
 AT_LEAST = lazy("At least %(min)s")
 AT_MOST = lazy("At most %(max)s")
-ENTER_DATE = lazy("Enter a date as YYYY-MM-DD")
-ENTER_DATETIME = lazy("Enter a date and time as YYYY-MM-DD HH:MM")
-ENTER_PHONE = lazy("Enter a valid phone number")
-ENTER_EMAIL = lazy("Enter a valid email address")
-ENTER_ID_NUMBER = lazy("Enter a valid resident identity number")
 CHOOSE_YES_NO = lazy("Choose yes or no")
 CHOOSE_OFFERED = lazy("Choose one of the offered values")
 CHOOSE_AT_LEAST = lazy("Choose at least %(min)s")
@@ -158,13 +138,6 @@ BAD_PATTERN = lazy("The pattern is not a valid regular expression: %(detail)s")
 COMPLEX_PATTERN = lazy("The pattern is too complex to check quickly")
 UNKNOWN_NAMES = lazy("The rule uses names that are not element codes: %(names)s")
 NOT_ALLOWED = lazy("%(construct)s is not allowed in an expression.")
-
-
-class _Invalid(Exception):
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -343,7 +316,7 @@ def _parse_element(raw: object, at: str) -> tuple[ElementDef | None, list[FieldE
     if default is not None:
         try:
             cleaned = _clean(element, default, _Allowed(None), clock.to_local(clock.now()).date())
-        except _Invalid as exc:
+        except formvalues.Invalid as exc:
             problem("default", exc.message, **exc.params)
         else:
             if cleaned is not None and cleaned != []:
@@ -373,7 +346,7 @@ def _setting_number(
         return None
     try:
         number = _parse_number(value)
-    except _Invalid as exc:
+    except formvalues.Invalid as exc:
         problem(key, ENTER_INTEGER if integer else exc.message, **({} if integer else exc.params))
         return None
     if integer and not isinstance(number, int):
@@ -535,7 +508,7 @@ def validate(
             raw = list(element.default) if isinstance(element.default, tuple) else element.default
         try:
             value = _clean(element, raw, allowed, today)
-        except _Invalid as exc:
+        except formvalues.Invalid as exc:
             errors.append(FieldError(field, exc.message, **exc.params))
             failed.add(element.code)
             continue
@@ -606,7 +579,7 @@ def _clean(element: ElementDef, raw: Any, allowed: _Allowed, today: date) -> Any
     if kind in LIST_TYPES:
         items = _as_list(raw)
         if items is None:
-            raise _Invalid(CHOOSE_OFFERED if kind is ElementType.MULTICHOICE else BAD_ATTACHMENT)
+            raise formvalues.Invalid(CHOOSE_OFFERED if kind is ElementType.MULTICHOICE else BAD_ATTACHMENT)
         if kind is ElementType.MULTICHOICE:
             return _clean_multichoice(element, items, allowed(element))
         return _clean_attachments(element, items)
@@ -620,26 +593,17 @@ def _clean(element: ElementDef, raw: Any, allowed: _Allowed, today: date) -> Any
         value = _choice_text(raw)
         options = allowed(element)
         if options is not None and value not in options:
-            raise _Invalid(CHOOSE_OFFERED)
+            raise formvalues.Invalid(CHOOSE_OFFERED)
         return value
     if kind is ElementType.DATE:
-        return _clean_date(raw)
+        return formvalues.clean_date(raw)
     if kind is ElementType.DATETIME:
-        return _clean_datetime(raw)
+        return formvalues.clean_datetime(raw)
     if kind is ElementType.PHONE:
-        return _clean_phone(raw)
+        return formvalues.clean_phone(raw)
     if kind is ElementType.EMAIL:
-        return _clean_email(raw)
-    return _clean_id_number(raw, today)
-
-
-def _nfkc(raw: Any, message: str) -> str:
-    """Text with full-width digits and signs made ASCII (IMEs type them); refuses non-text."""
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        raw = str(raw)
-    if not isinstance(raw, str) or len(raw) > 100:
-        raise _Invalid(message)
-    return unicodedata.normalize("NFKC", raw).strip()
+        return formvalues.clean_email(raw)
+    return formvalues.clean_id_number(raw, today)
 
 
 def _as_list(raw: Any) -> list[Any] | None:
@@ -654,24 +618,24 @@ def _as_list(raw: Any) -> list[Any] | None:
 
 def _clean_text(element: ElementDef, raw: Any) -> str:
     if not isinstance(raw, str):
-        raise _Invalid(ENTER_TEXT)
+        raise formvalues.Invalid(ENTER_TEXT)
     multiline = element.type is ElementType.TEXTAREA
     text = raw.replace("\r\n", "\n").replace("\r", "\n").strip() if multiline else raw.strip()
     if (_CONTROL_MULTILINE if multiline else _CONTROL).search(text):
-        raise _Invalid(NO_CONTROL)
+        raise formvalues.Invalid(NO_CONTROL)
     if element.min_length is not None and len(text) < element.min_length:
-        raise _Invalid(MIN_CHARS, min=element.min_length)
+        raise formvalues.Invalid(MIN_CHARS, min=element.min_length)
     limit = element.max_length or LENGTH_CAPS[element.type]
     if len(text) > limit:
-        raise _Invalid(MAX_CHARS, max=limit)
+        raise formvalues.Invalid(MAX_CHARS, max=limit)
     if element.pattern and not _compiled(element.pattern).fullmatch(text):
-        raise _Invalid(BAD_FORMAT)
+        raise formvalues.Invalid(BAD_FORMAT)
     return text
 
 
 def _parse_number(raw: Any) -> int | float:
     if isinstance(raw, bool):
-        raise _Invalid(ENTER_NUMBER)
+        raise formvalues.Invalid(ENTER_NUMBER)
     if isinstance(raw, int):
         number: int | float = raw
     elif isinstance(raw, float | Decimal):
@@ -679,35 +643,35 @@ def _parse_number(raw: Any) -> int | float:
     elif isinstance(raw, str):
         text = unicodedata.normalize("NFKC", raw[:100]).strip()
         if len(text) > 64 or not _NUMBER.fullmatch(text):
-            raise _Invalid(ENTER_NUMBER)
+            raise formvalues.Invalid(ENTER_NUMBER)
         number = float(text) if any(c in text for c in ".eE") else int(text)
     else:
-        raise _Invalid(ENTER_NUMBER)
+        raise formvalues.Invalid(ENTER_NUMBER)
     if isinstance(number, float):
         if not math.isfinite(number):
-            raise _Invalid(ENTER_NUMBER)
+            raise formvalues.Invalid(ENTER_NUMBER)
         if number.is_integer() and abs(number) <= MAX_SAFE_INTEGER:
             number = int(number)
     if number > MAX_SAFE_INTEGER:
-        raise _Invalid(AT_MOST, max=MAX_SAFE_INTEGER)
+        raise formvalues.Invalid(AT_MOST, max=MAX_SAFE_INTEGER)
     if number < -MAX_SAFE_INTEGER:
-        raise _Invalid(AT_LEAST, min=-MAX_SAFE_INTEGER)
+        raise formvalues.Invalid(AT_LEAST, min=-MAX_SAFE_INTEGER)
     return number
 
 
 def _clean_number(element: ElementDef, raw: Any) -> int | float:
     try:
         number = _parse_number(raw)
-    except _Invalid as exc:
+    except formvalues.Invalid as exc:
         if element.type is ElementType.INTEGER and exc.message == ENTER_NUMBER:
-            raise _Invalid(ENTER_INTEGER) from None
+            raise formvalues.Invalid(ENTER_INTEGER) from None
         raise
     if element.type is ElementType.INTEGER and not isinstance(number, int):
-        raise _Invalid(ENTER_INTEGER)
+        raise formvalues.Invalid(ENTER_INTEGER)
     if element.min_value is not None and number < element.min_value:
-        raise _Invalid(AT_LEAST, min=element.min_value)
+        raise formvalues.Invalid(AT_LEAST, min=element.min_value)
     if element.max_value is not None and number > element.max_value:
-        raise _Invalid(AT_MOST, max=element.max_value)
+        raise formvalues.Invalid(AT_MOST, max=element.max_value)
     return number
 
 
@@ -720,14 +684,14 @@ def _clean_bool(raw: Any) -> bool:
         text = raw.strip().lower()
         if text in _TRUE or text in _FALSE:
             return text in _TRUE
-    raise _Invalid(CHOOSE_YES_NO)
+    raise formvalues.Invalid(CHOOSE_YES_NO)
 
 
 def _choice_text(raw: Any) -> str:
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     if not isinstance(raw, str) or len(raw.strip()) > 100 or _CONTROL.search(raw.strip()):
-        raise _Invalid(CHOOSE_OFFERED)
+        raise formvalues.Invalid(CHOOSE_OFFERED)
     return raw.strip()
 
 
@@ -738,13 +702,13 @@ def _clean_multichoice(element: ElementDef, items: list[Any], options: frozenset
         if not value or value in chosen:
             continue
         if options is not None and value not in options:
-            raise _Invalid(CHOOSE_OFFERED)
+            raise formvalues.Invalid(CHOOSE_OFFERED)
         chosen.append(value)
     if chosen and element.min_length is not None and len(chosen) < element.min_length:
-        raise _Invalid(CHOOSE_AT_LEAST, min=element.min_length)
+        raise formvalues.Invalid(CHOOSE_AT_LEAST, min=element.min_length)
     limit = element.max_length or LENGTH_CAPS[ElementType.MULTICHOICE]
     if len(chosen) > limit:
-        raise _Invalid(CHOOSE_AT_MOST, max=limit)
+        raise formvalues.Invalid(CHOOSE_AT_MOST, max=limit)
     return chosen
 
 
@@ -756,116 +720,12 @@ def _clean_attachments(element: ElementDef, items: list[Any]) -> list[int]:
         if isinstance(item, str) and item.strip().isascii() and item.strip().isdigit() and len(item) < 20:
             item = int(item)
         if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 2**63:
-            raise _Invalid(BAD_ATTACHMENT)
+            raise formvalues.Invalid(BAD_ATTACHMENT)
         if item not in ids:
             ids.append(item)
     if ids and element.min_length is not None and len(ids) < element.min_length:
-        raise _Invalid(ATTACH_AT_LEAST, min=element.min_length)
+        raise formvalues.Invalid(ATTACH_AT_LEAST, min=element.min_length)
     limit = element.max_length or LENGTH_CAPS[ElementType.ATTACHMENT]
     if len(ids) > limit:
-        raise _Invalid(ATTACH_AT_MOST, max=limit)
+        raise formvalues.Invalid(ATTACH_AT_MOST, max=limit)
     return ids
-
-
-def _clean_date(raw: Any) -> str:
-    if isinstance(raw, date) and not isinstance(raw, datetime):
-        return raw.isoformat()
-    text = _nfkc(raw, ENTER_DATE)
-    try:
-        if not _DATE.fullmatch(text):
-            raise ValueError(text)
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise _Invalid(ENTER_DATE) from None
-
-
-def _clean_datetime(raw: Any) -> str:
-    try:
-        if isinstance(raw, datetime):
-            moment = raw
-        else:
-            text = _nfkc(raw, ENTER_DATETIME)
-            if not _DATETIME.fullmatch(text):
-                raise ValueError(text)
-            moment = datetime.fromisoformat(text.replace(" ", "T", 1))
-        if moment.tzinfo is not None:
-            moment = clock.to_local(moment).replace(tzinfo=None)
-        return moment.replace(microsecond=0).isoformat(timespec="seconds")
-    except (ValueError, OverflowError):
-        raise _Invalid(ENTER_DATETIME) from None
-
-
-def _clean_phone(raw: Any) -> str:
-    text = _nfkc(raw, ENTER_PHONE)
-    if not _PHONE_CHARS.fullmatch(text):
-        raise _Invalid(ENTER_PHONE)
-    groups = re.findall(r"[0-9]+", text)
-    digits = "".join(groups)
-    if text.startswith("+") or digits.startswith("00"):
-        prefix = 0 if text.startswith("+") else 2
-        if digits[prefix : prefix + 2] != "86":
-            digits = digits[prefix:]
-            if 8 <= len(digits) <= 15 and not digits.startswith("0"):
-                return "+" + digits
-            raise _Invalid(ENTER_PHONE)
-        groups = _drop_digits(groups, prefix + 2)
-        if groups and not groups[0].startswith("0") and not _MOBILE.fullmatch("".join(groups)):
-            groups[0] = "0" + groups[0]  # +86 10 12345678: the trunk 0 is left out abroad
-    elif len(digits) == 13 and digits.startswith("86") and _MOBILE.fullmatch(digits[2:]):
-        return digits[2:]
-    return _domestic_phone(groups)
-
-
-def _drop_digits(groups: list[str], count: int) -> list[str]:
-    rest = list(groups)
-    while rest and count:
-        taken = min(count, len(rest[0]))
-        rest[0], count = rest[0][taken:], count - taken
-        if not rest[0]:
-            rest.pop(0)
-    return rest
-
-
-def _domestic_phone(groups: list[str]) -> str:
-    digits = "".join(groups)
-    if _MOBILE.fullmatch(digits) or _SERVICE.fullmatch(digits):
-        return digits
-    landline = _LANDLINE.fullmatch(digits)
-    if landline:
-        return f"{landline[1]}-{landline[2]}"
-    if len(groups) >= 2 and len(groups[-1]) <= 6:
-        landline = _LANDLINE.fullmatch("".join(groups[:-1]))
-        if landline:
-            return f"{landline[1]}-{landline[2]}-{groups[-1]}"
-    raise _Invalid(ENTER_PHONE)
-
-
-def _clean_email(raw: Any) -> str:
-    if not isinstance(raw, str) or len(raw.strip()) > 254:
-        raise _Invalid(ENTER_EMAIL)
-    match = _EMAIL.fullmatch(raw.strip())
-    if not match:
-        raise _Invalid(ENTER_EMAIL)
-    local = match["local"]
-    if local.startswith(".") or local.endswith(".") or ".." in local:
-        raise _Invalid(ENTER_EMAIL)
-    return f"{local}@{match['domain'].lower()}"
-
-
-def _clean_id_number(raw: Any, today: date) -> str:
-    """An 18-character resident identity number (GB 11643): check digit and date of birth."""
-    if not isinstance(raw, str):
-        raise _Invalid(ENTER_ID_NUMBER)
-    text = _nfkc(raw, ENTER_ID_NUMBER).replace(" ", "").upper()
-    if not _ID_NUMBER.fullmatch(text):
-        raise _Invalid(ENTER_ID_NUMBER)
-    total = sum(int(digit) * weight for digit, weight in zip(text, _ID_WEIGHTS, strict=False))
-    if "10X98765432"[total % 11] != text[17]:
-        raise _Invalid(ENTER_ID_NUMBER)
-    try:
-        born = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
-    except ValueError:
-        raise _Invalid(ENTER_ID_NUMBER) from None
-    if not date(1900, 1, 1) <= born <= today:
-        raise _Invalid(ENTER_ID_NUMBER)
-    return text

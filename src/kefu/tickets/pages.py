@@ -23,7 +23,7 @@ from kefu.core import i18n
 from kefu.core.errors import FieldError, FieldErrors, KefuError, NotFound
 from kefu.core.i18n import lazy
 from kefu.core.permissions import Actor
-from kefu.tickets import access, formdef, queries, service
+from kefu.tickets import access, formdef, queries, service, tracking
 from kefu.tickets import page_views as views
 from kefu.tickets.api import ANY_TICKET_RIGHT, CREATE, DISPATCH, HANDLE, MANAGE, TRACK, URGE
 from kefu.tickets.models import CaseTemplate, Ticket, TicketType
@@ -393,15 +393,15 @@ def _managed(step: Callable[..., Any]) -> Step:
 
 
 def _urge(session: Session, actor: Actor, ticket: Ticket, form: FormData) -> Any:
-    return service.urge(session, actor=actor, ticket=ticket, comment=_text(form, "comment"))
+    return tracking.urge(session, actor=actor, ticket=ticket, comment=_text(form, "comment"))
 
 
 def _track(session: Session, actor: Actor, ticket: Ticket, form: FormData) -> Any:
-    return service.track(session, actor=actor, ticket=ticket)
+    return tracking.track(session, actor=actor, ticket=ticket)
 
 
 def _follow_up(session: Session, actor: Actor, ticket: Ticket, form: FormData) -> Any:
-    return service.follow_up(
+    return tracking.follow_up(
         session, actor=actor, ticket=ticket, note=_text(form, "note"), result=_text(form, "result")
     )
 

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from kefu.audit import service as audit
 from kefu.core import clock, events, i18n, storage
@@ -25,18 +26,14 @@ from kefu.notices.service import notify
 from kefu.org.config import dictionary_cache
 from kefu.org.models import Department
 from kefu.settings import get_settings
-from kefu.tickets import access, formdef, numbering
+from kefu.tickets import access, formdef, formvalues, numbering
 from kefu.tickets.models import (
     CaseTemplate,
     Ticket,
     TicketAttachment,
     TicketLog,
     TicketStatus,
-    TicketTracking,
     TicketType,
-    TicketUrge,
-    TrackingRecord,
-    TrackingResult,
 )
 from kefu.tickets.setup import service as setup
 from kefu.workflow import flows
@@ -128,12 +125,12 @@ subjects.register(
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-def _need(actor: Actor, permission: str) -> None:
+def require(actor: Actor, permission: str) -> None:
     if not actor.can(permission):
         raise PermissionDenied()
 
 
-def _text(comment: str | None, limit: int = MAX_COMMENT) -> str:
+def clean_text(comment: str | None, limit: int = MAX_COMMENT) -> str:
     return (comment or "").strip()[:limit]
 
 
@@ -158,15 +155,14 @@ def _begin(session: Session, ticket: Ticket, expected_version: int | None) -> No
 
 
 def runtime_flush(session: Session) -> None:
-    from sqlalchemy.orm.exc import StaleDataError
-
+    """Flush; a ticket row changed meanwhile by someone else becomes a 409."""
     try:
         session.flush()
     except StaleDataError:
         raise Conflict("The ticket was changed by someone else meanwhile; reload it") from None
 
 
-def _log(
+def log_entry(
     session: Session,
     ticket: Ticket,
     actor: Actor | None,
@@ -193,7 +189,7 @@ def _log(
     return row
 
 
-def _audit(
+def audit_action(
     session: Session, actor: Actor | None, ticket: Ticket, action: str, summary: str = "", **kw: Any
 ) -> None:
     audit.record(
@@ -212,7 +208,7 @@ def _link(ticket: Ticket) -> str:
     return f"/tickets/{ticket.id}"
 
 
-def _tell(
+def tell(
     session: Session, ticket: Ticket, user_ids: Iterable[int | None], title: str, *, actor: Actor | None
 ) -> None:
     me = actor.user.id if actor is not None else None
@@ -240,7 +236,7 @@ def active_tasks(session: Session, ticket: Ticket) -> list[FlowTask]:
     return list(session.scalars(stmt.order_by(FlowTask.id)))
 
 
-def _handlers(session: Session, ticket: Ticket) -> list[int]:
+def current_people(session: Session, ticket: Ticket) -> list[int]:
     """Whom the ticket is with now: the assignees, or while unassigned the candidates."""
     people: list[int] = []
     for task in active_tasks(session, ticket):
@@ -313,7 +309,7 @@ def register(
     A case template (案例模板) prefills what the caller left empty; the type's form template checks
     the custom fields exactly as the form does.
     """
-    _need(actor, CREATE)
+    require(actor, CREATE)
     if not ticket_type.enabled:
         raise FieldError("type_id", "This ticket type is disabled")
     if case_template is not None:
@@ -325,7 +321,7 @@ def register(
         nature = nature or case_template.nature
         fields = {**(case_template.fields or {}), **(fields or {})}
     errors: list[FieldError] = []
-    subject = _text(subject, 200)
+    subject = clean_text(subject, 200)
     if not subject:
         errors.append(FieldError("subject", "This field is required"))
     channel = (channel or "").strip()
@@ -337,15 +333,12 @@ def register(
     nature = (nature or "").strip() or None
     if nature is not None and nature not in _codes(session, "case_nature"):
         errors.append(FieldError("nature", "Choose one of the offered values"))
-    phone = _text(customer_phone, 40)
+    phone = clean_text(customer_phone, 40)
     if phone:
         try:
-            phone = formdef.validate(
-                [formdef.ElementDef(code="phone", label="phone", type=formdef.ElementType.PHONE)],
-                {"phone": phone},
-            )["phone"]
-        except FieldErrors:
-            errors.append(FieldError("customer_phone", "Enter a valid phone number"))
+            phone = formvalues.clean_phone(phone)
+        except formvalues.Invalid as exc:
+            errors.append(FieldError("customer_phone", exc.message))
     department = department_id or ticket_type.default_department_id
     if department_id is not None:
         dept = session.get(Department, department_id)
@@ -375,13 +368,13 @@ def register(
         case_template_id=case_template.id if case_template is not None else None,
         channel=channel,
         subject=subject,
-        description=_text(description, MAX_DESCRIPTION),
+        description=clean_text(description, MAX_DESCRIPTION),
         priority=priority,
         nature=nature,
         customer_id=customer_id,
-        customer_name=_text(customer_name, 100),
+        customer_name=clean_text(customer_name, 100),
         customer_phone=phone,
-        customer_email=_text(customer_email, 200),
+        customer_email=clean_text(customer_email, 200),
         fields=cleaned,
         status=TicketStatus.OPEN,
         creator_id=actor.user.id,
@@ -396,9 +389,9 @@ def register(
         i for e in elements if e.type is formdef.ElementType.ATTACHMENT for i in (cleaned.get(e.code) or [])
     ]
     _attach(session, ticket, actor, [*attachment_ids, *in_fields], log=None)
-    _log(session, ticket, actor, "created", comment=ticket.subject)
+    log_entry(session, ticket, actor, "created", comment=ticket.subject)
     _start_flow(session, ticket, ticket_type, actor)
-    _audit(session, actor, ticket, "create", summary=ticket.subject, after={"type": ticket_type.code})
+    audit_action(session, actor, ticket, "create", summary=ticket.subject, after={"type": ticket_type.code})
     events.on_commit(
         session,
         events.Event(
@@ -461,12 +454,12 @@ def accept(
     task_id: int | None = None,
 ) -> Ticket:
     """Accept (签收) the ticket: take it from the pool, or acknowledge it was given to me."""
-    _need(actor, HANDLE)
+    require(actor, HANDLE)
     _begin(session, ticket, expected_version)
     task = _my_task(session, ticket, actor, task_id)
     runtime.claim_task(session, task=task, actor=actor)
-    _log(session, ticket, actor, "accepted", task=task)
-    _audit(session, actor, ticket, "accept", summary=task.name)
+    log_entry(session, ticket, actor, "accepted", task=task)
+    audit_action(session, actor, ticket, "accept", summary=task.name)
     return ticket
 
 
@@ -480,19 +473,19 @@ def reply(
     attachment_ids: Sequence[int] = (),
 ) -> TicketLog:
     """Reply (回复): the handler records progress or the answer for the customer; the flow stays."""
-    _need(actor, HANDLE)
-    text = _text(comment)
+    require(actor, HANDLE)
+    text = clean_text(comment)
     if not text:
         raise FieldError("comment", "This field is required")
     _begin(session, ticket, expected_version)
     if not ticket.is_active:
         raise Conflict("The ticket is no longer open")
     task = _my_task(session, ticket, actor, None)
-    row = _log(session, ticket, actor, "replied", task=task, comment=text)
+    row = log_entry(session, ticket, actor, "replied", task=task, comment=text)
     session.flush()
     _attach(session, ticket, actor, attachment_ids, log=row)
-    _tell(session, ticket, [ticket.creator_id], i18n.gettext("Reply on ticket %(serial)s"), actor=actor)
-    _audit(session, actor, ticket, "reply", summary=text[:200])
+    tell(session, ticket, [ticket.creator_id], i18n.gettext("Reply on ticket %(serial)s"), actor=actor)
+    audit_action(session, actor, ticket, "reply", summary=text[:200])
     return row
 
 
@@ -509,17 +502,17 @@ def complete(
 ) -> Ticket:
     """Finish my step with one of its states: complete (完成), review pass / fail (审核), close (关闭) —
     whatever the node declares; the flow moves on."""
-    _need(actor, HANDLE)
+    require(actor, HANDLE)
     _begin(session, ticket, expected_version)
     task = _my_task(session, ticket, actor, task_id)
-    text = _text(comment)
+    text = clean_text(comment)
     runtime.complete_task(session, task=task, state=state, comment=text, data=None, actor=actor)
-    row = _log(session, ticket, actor, "completed", task=task, state=task.state, comment=text)
+    row = log_entry(session, ticket, actor, "completed", task=task, state=task.state, comment=text)
     session.flush()
     _attach(session, ticket, actor, attachment_ids, log=row)
     if ticket.status is TicketStatus.CLOSED:
-        _tell(session, ticket, [ticket.creator_id], i18n.gettext("Ticket %(serial)s is closed"), actor=actor)
-    _audit(session, actor, ticket, "complete", summary=f"{task.name} → {task.state}")
+        tell(session, ticket, [ticket.creator_id], i18n.gettext("Ticket %(serial)s is closed"), actor=actor)
+    audit_action(session, actor, ticket, "complete", summary=f"{task.name} → {task.state}")
     return ticket
 
 
@@ -542,16 +535,16 @@ def transfer(
     )
     if department_id is not None:
         ticket.department_id = department_id
-    _log(
+    log_entry(
         session,
         ticket,
         actor,
         "transferred",
         task=task,
-        comment=_text(comment),
+        comment=clean_text(comment),
         detail={"user_id": task.assignee_id, "department_id": department_id or task.department_id},
     )
-    _audit(session, actor, ticket, "transfer", summary=_text(comment))
+    audit_action(session, actor, ticket, "transfer", summary=clean_text(comment))
     return ticket
 
 
@@ -572,12 +565,12 @@ def hand_back(
     session: Session, *, actor: Actor, ticket: Ticket, expected_version: int | None, comment: str | None
 ) -> Ticket:
     """Hand my step back (退办): to whoever transferred it to me, else to the previous node's handler."""
-    _need(actor, HANDLE)
+    require(actor, HANDLE)
     _begin(session, ticket, expected_version)
     task = _my_task(session, ticket, actor, None)
     runtime.hand_back(session, task=task, comment=comment, actor=actor)
-    _log(session, ticket, actor, "handed_back", task=task, comment=_text(comment))
-    _audit(session, actor, ticket, "hand_back", summary=_text(comment))
+    log_entry(session, ticket, actor, "handed_back", task=task, comment=clean_text(comment))
+    audit_action(session, actor, ticket, "hand_back", summary=clean_text(comment))
     return ticket
 
 
@@ -592,7 +585,7 @@ def dispatch(
     comment: str | None = "",
 ) -> Ticket:
     """Dispatch (派送) a step waiting for dispatch — or reassign one — to a person."""
-    _need(actor, DISPATCH)
+    require(actor, DISPATCH)
     if not access.in_scope(session, actor, ticket, DISPATCH):
         raise PermissionDenied()
     _begin(session, ticket, expected_version)
@@ -600,13 +593,21 @@ def dispatch(
     if task is None:
         raise Conflict("This step of the ticket is no longer open; reload it")
     runtime.assign_task(session, task=task, user_id=user_id, comment=comment, actor=actor)
-    _log(session, ticket, actor, "dispatched", task=task, comment=_text(comment), detail={"user_id": user_id})
-    _audit(session, actor, ticket, "dispatch", summary=_text(comment))
+    log_entry(
+        session,
+        ticket,
+        actor,
+        "dispatched",
+        task=task,
+        comment=clean_text(comment),
+        detail={"user_id": user_id},
+    )
+    audit_action(session, actor, ticket, "dispatch", summary=clean_text(comment))
     return ticket
 
 
 def _manage(session: Session, actor: Actor, ticket: Ticket, expected_version: int | None) -> FlowInstance:
-    _need(actor, MANAGE)
+    require(actor, MANAGE)
     if not access.in_scope(session, actor, ticket, MANAGE):
         raise PermissionDenied()
     _begin(session, ticket, expected_version)
@@ -619,11 +620,11 @@ def suspend(
     """Suspend (挂起): nobody can finish a step and the time limits stop until it is resumed."""
     text = _required(comment)
     instance = _manage(session, actor, ticket, expected_version)
-    people = _handlers(session, ticket)
+    people = current_people(session, ticket)
     runtime.suspend_instance(session, instance=instance, comment=text, actor=actor)
-    _log(session, ticket, actor, "suspended", comment=text)
-    _tell(session, ticket, people, i18n.gettext("Ticket %(serial)s is suspended"), actor=actor)
-    _audit(session, actor, ticket, "suspend", summary=text)
+    log_entry(session, ticket, actor, "suspended", comment=text)
+    tell(session, ticket, people, i18n.gettext("Ticket %(serial)s is suspended"), actor=actor)
+    audit_action(session, actor, ticket, "suspend", summary=text)
     return ticket
 
 
@@ -631,12 +632,16 @@ def resume(
     session: Session, *, actor: Actor, ticket: Ticket, expected_version: int | None, comment: str | None
 ) -> Ticket:
     instance = _manage(session, actor, ticket, expected_version)
-    runtime.resume_instance(session, instance=instance, comment=_text(comment), actor=actor)
-    _log(session, ticket, actor, "resumed", comment=_text(comment))
-    _tell(
-        session, ticket, _handlers(session, ticket), i18n.gettext("Ticket %(serial)s is resumed"), actor=actor
+    runtime.resume_instance(session, instance=instance, comment=clean_text(comment), actor=actor)
+    log_entry(session, ticket, actor, "resumed", comment=clean_text(comment))
+    tell(
+        session,
+        ticket,
+        current_people(session, ticket),
+        i18n.gettext("Ticket %(serial)s is resumed"),
+        actor=actor,
     )
-    _audit(session, actor, ticket, "resume", summary=_text(comment))
+    audit_action(session, actor, ticket, "resume", summary=clean_text(comment))
     return ticket
 
 
@@ -646,17 +651,17 @@ def cancel(
     """Withdraw (撤销) the ticket: its flow ends, open steps are cancelled."""
     text = _required(comment)
     instance = _manage(session, actor, ticket, expected_version)
-    people = _handlers(session, ticket)
+    people = current_people(session, ticket)
     runtime.cancel_instance(session, instance=instance, comment=text, actor=actor)
-    _log(session, ticket, actor, "cancelled", comment=text)
-    _tell(
+    log_entry(session, ticket, actor, "cancelled", comment=text)
+    tell(
         session,
         ticket,
         [*people, ticket.creator_id],
         i18n.gettext("Ticket %(serial)s was withdrawn"),
         actor=actor,
     )
-    _audit(session, actor, ticket, "cancel", summary=text)
+    audit_action(session, actor, ticket, "cancel", summary=text)
     return ticket
 
 
@@ -665,7 +670,7 @@ def reopen(
 ) -> Ticket:
     """Reopen (重开) a closed ticket: a new run of its type's current flow; the history stays."""
     text = _required(comment)
-    _need(actor, MANAGE)
+    require(actor, MANAGE)
     if not access.in_scope(session, actor, ticket, MANAGE):
         raise PermissionDenied()
     _begin(session, ticket, expected_version)
@@ -674,91 +679,17 @@ def reopen(
     ticket.reopen_count += 1
     ticket.closed_at = None
     ticket.status = TicketStatus.OPEN
-    _log(session, ticket, actor, "reopened", comment=text)
+    log_entry(session, ticket, actor, "reopened", comment=text)
     _start_flow(session, ticket, ticket.ticket_type, actor)
-    _audit(session, actor, ticket, "reopen", summary=text)
+    audit_action(session, actor, ticket, "reopen", summary=text)
     return ticket
 
 
 def _required(comment: str | None) -> str:
-    text = _text(comment)
+    text = clean_text(comment)
     if not text:
         raise FieldError("comment", "Give a reason")
     return text
-
-
-def urge(session: Session, *, actor: Actor, ticket: Ticket, comment: str | None) -> TicketUrge:
-    """Urge (催办, TKT-7): the people the ticket is with hear at once; the ticket counts the urges.
-
-    Not version-checked: an urge never conflicts with the handler's work."""
-    _need(actor, URGE)
-    if not ticket.is_active:
-        raise Conflict("The ticket is no longer open")
-    text = _text(comment)
-    row = TicketUrge(ticket_id=ticket.id, user_id=actor.user.id, comment=text, at=clock.now())
-    session.add(row)
-    ticket.urge_count += 1
-    runtime_flush(session)
-    _log(session, ticket, actor, "urged", comment=text)
-    people = _handlers(session, ticket)
-    _tell(session, ticket, people, i18n.gettext("Urged: ticket %(serial)s"), actor=actor)
-    _audit(session, actor, ticket, "urge", summary=text)
-    return row
-
-
-def track(session: Session, *, actor: Actor, ticket: Ticket) -> TicketTracking:
-    """Follow an unfinished ticket (跟踪, TKT-8); following again after it ended starts anew."""
-    _need(actor, TRACK)
-    if not ticket.is_active:
-        raise Conflict("Only unfinished tickets can be tracked")
-    row = session.scalars(
-        select(TicketTracking).where(
-            TicketTracking.ticket_id == ticket.id, TicketTracking.user_id == actor.user.id
-        )
-    ).first()
-    if row is not None and row.active:
-        raise Conflict("You are already tracking this ticket")
-    if row is None:
-        row = TicketTracking(ticket_id=ticket.id, user_id=actor.user.id)
-        session.add(row)
-    row.active, row.created_at, row.ended_at = True, clock.now(), None
-    session.flush()
-    _log(session, ticket, actor, "tracked")
-    _audit(session, actor, ticket, "track")
-    return row
-
-
-def follow_up(
-    session: Session, *, actor: Actor, ticket: Ticket, note: str | None, result: str
-) -> TrackingRecord:
-    """Record a follow-up on a tracked ticket; "resolved" ends the tracking, "continue" keeps it."""
-    _need(actor, TRACK)
-    text = _text(note)
-    if not text:
-        raise FieldError("note", "This field is required")
-    try:
-        outcome = TrackingResult(result)
-    except ValueError:
-        raise FieldError("result", "Choose one of the offered values") from None
-    row = session.scalars(
-        select(TicketTracking).where(
-            TicketTracking.ticket_id == ticket.id,
-            TicketTracking.user_id == actor.user.id,
-            TicketTracking.active.is_(True),
-        )
-    ).first()
-    if row is None:
-        raise Conflict("You are not tracking this ticket")
-    record = TrackingRecord(
-        tracking_id=row.id, user_id=actor.user.id, note=text, result=outcome, at=clock.now()
-    )
-    session.add(record)
-    if outcome is TrackingResult.RESOLVED:
-        row.active, row.ended_at = False, clock.now()
-    session.flush()
-    _log(session, ticket, actor, "followed_up", comment=text, detail={"result": outcome.value})
-    _audit(session, actor, ticket, "follow_up", summary=f"{outcome.value}: {text[:200]}")
-    return record
 
 
 # --- attachments ---------------------------------------------------------------------------------------
@@ -821,10 +752,10 @@ def upload(
     session.add(row)
     session.flush()
     if ticket is not None:
-        log = _log(session, ticket, actor, "attached", comment=name, detail={"attachment_id": row.id})
+        log = log_entry(session, ticket, actor, "attached", comment=name, detail={"attachment_id": row.id})
         session.flush()
         row.log_id = log.id
-        _audit(session, actor, ticket, "attach", summary=name)
+        audit_action(session, actor, ticket, "attach", summary=name)
     else:
         audit.record(
             session, actor=actor, action="ticket.upload", function=FUNCTION, target=row, target_label=name

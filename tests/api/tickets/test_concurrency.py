@@ -17,7 +17,7 @@ from kefu.db import make_engine
 from kefu.migrate import upgrade
 from kefu.org.config.dictionary import seed_defaults
 from kefu.org.models import User
-from kefu.tickets import presets, service
+from kefu.tickets import presets, service, tracking
 from kefu.tickets.models import Ticket, TicketLog, TicketUrge
 from tests.api.tickets.conftest import AGENT, HANDLER
 from tests.support import Factory
@@ -108,7 +108,7 @@ def test_fifty_urges_at_once_lose_none(pg):
             actor = Factory(s).actor(s.get(User, agent_id))
             ticket = s.get(Ticket, ticket_id)
             loaded.wait(timeout=60)
-            service.urge(s, actor=actor, ticket=ticket, comment="快点")
+            tracking.urge(s, actor=actor, ticket=ticket, comment="快点")
 
         return step
 
@@ -119,7 +119,7 @@ def test_fifty_urges_at_once_lose_none(pg):
         if result == "conflict":
             with pg() as s:
                 actor = Factory(s).actor(s.get(User, agent_id))
-                service.urge(s, actor=actor, ticket=s.get(Ticket, ticket_id), comment="快点")
+                tracking.urge(s, actor=actor, ticket=s.get(Ticket, ticket_id), comment="快点")
                 s.commit()
     with pg() as s:
         ticket = s.get(Ticket, ticket_id)
