@@ -56,7 +56,7 @@ def _task_box(actor: Actor, box: str) -> Select[Any]:
             exists().where(FlowTaskCandidate.task_id == FlowTask.id, FlowTaskCandidate.user_id == uid),
         )
     # dispatch: unassigned steps in my dispatch scope (by the step's department)
-    scope = task_access._scope_condition(actor, DISPATCH, FlowTask.department_id)
+    scope = task_access.scope_condition(actor, DISPATCH, FlowTask.department_id)
     own = access.condition(actor)
     reach = own if scope is None else or_(scope, own)
     return stmt.where(FlowTask.assignee_id.is_(None), active, reach)

@@ -30,7 +30,7 @@ def own_tasks(actor: Actor) -> ColumnElement[bool]:
     return or_(FlowTask.assignee_id == uid, FlowTask.completed_by_id == uid, is_candidate(uid))
 
 
-def _scope_condition(actor: Actor, permission: str, department: Any) -> ColumnElement[bool] | None:
+def scope_condition(actor: Actor, permission: str, department: Any) -> ColumnElement[bool] | None:
     """The rows `permission`'s scope reaches through the `department` column (None: only one's own)."""
     scope = actor.scope(permission)
     if scope is None or scope is DataScope.OWN:
@@ -46,7 +46,7 @@ def _scope_condition(actor: Actor, permission: str, department: Any) -> ColumnEl
 
 
 def task_condition(actor: Actor, permission: str = VIEW) -> ColumnElement[bool]:
-    extra = _scope_condition(actor, permission, FlowTask.department_id)
+    extra = scope_condition(actor, permission, FlowTask.department_id)
     return own_tasks(actor) if extra is None else or_(own_tasks(actor), extra)
 
 
@@ -61,7 +61,7 @@ def instance_condition(actor: Actor, permission: str = VIEW) -> ColumnElement[bo
         .where(FlowTask.instance_id == FlowInstance.id, task_condition(actor, permission))
         .exists()
     )
-    extra = _scope_condition(actor, permission, FlowInstance.initiator_department_id)
+    extra = scope_condition(actor, permission, FlowInstance.initiator_department_id)
     mine = or_(FlowInstance.initiator_id == actor.user.id, visible_task)
     return mine if extra is None else or_(mine, extra)
 
