@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, false, select
 from sqlalchemy.orm import Session
 
 from kefu.core.i18n import lazy
-from kefu.org.models import DataScope, Department, Role, User
+from kefu.org.models import DataScope, Department, User
 
 # Words shown in the role editor, declared here so that they are extracted for translation.
 OPERATION_WORDS = (
@@ -122,12 +122,7 @@ class Actor:
 def build_actor(session: Session, user: User, *, via_token: bool = False) -> Actor:
     """Compute a user's effective permissions: role grants, intersected with their group's functions."""
     scopes: dict[str, DataScope] = {}
-    roles = (
-        session.scalars(select(Role).join(Role.group).where(Role.id.in_([r.id for r in user.roles]))).all()
-        if user.roles
-        else []
-    )
-    for role in roles:
+    for role in user.roles:  # `auth_service.load_user` loads them with their groups
         group_functions = set(role.group.functions)
         granted = all_permissions() if role.all_permissions else role.permissions
         role_scope = DataScope(role.data_scope)

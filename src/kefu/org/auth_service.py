@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from kefu.audit import service as audit
 from kefu.core import clock, security
@@ -15,7 +15,7 @@ from kefu.core.errors import FieldError, NotAuthenticated, PermissionDenied
 from kefu.core.permissions import Actor, build_actor
 from kefu.db import keep_on_error
 from kefu.org.config import parameters as params
-from kefu.org.models import ApiToken, IpRule, IpRuleScope, User, UserRole, UserSession
+from kefu.org.models import ApiToken, IpRule, IpRuleScope, Role, User, UserRole, UserSession
 
 
 class LoginFailed(NotAuthenticated):
@@ -38,7 +38,7 @@ def load_user(session: Session, user_id: int) -> User | None:
     stmt = (
         select(User)
         .where(User.id == user_id)
-        .options(selectinload(User.roles), selectinload(User.department))
+        .options(selectinload(User.roles).joinedload(Role.group), joinedload(User.department))
     )
     return session.scalars(stmt).first()
 

@@ -77,6 +77,15 @@ def in_scope(session: Session, actor: Actor, ticket: Ticket, permission: str) ->
         return False
     if scope is DataScope.ALL:
         return True
+    uid, dept = actor.user.id, actor.user.department_id
+    if uid in (ticket.creator_id, ticket.handler_id):
+        return True  # part of it, whatever the scope: no query needed
+    if (
+        scope in (DataScope.DEPARTMENT, DataScope.SUBTREE)
+        and dept is not None
+        and dept in (ticket.department_id, ticket.creator_department_id)
+    ):
+        return True
     if scope is not DataScope.OWN:
         reach = scope_condition(actor, permission)
         if reach is not None and session.scalar(select(Ticket.id).where(Ticket.id == ticket.id, reach)):

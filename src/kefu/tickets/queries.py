@@ -108,19 +108,15 @@ def workbench(
 def counts(session: Session, actor: Actor) -> dict[str, int]:
     """How many are waiting in each working box (todo, pool, dispatch, tracked)."""
     found: dict[str, int] = {}
-    for box in ("todo", "pool", "dispatch"):
+    todo = _task_box(actor, "todo").with_only_columns(
+        func.count(FlowTask.id), func.count(FlowTask.id).filter(FlowTask.due_at < clock.now())
+    )
+    found["todo"], found["overdue"] = (int(n or 0) for n in session.execute(todo).one())
+    for box in ("pool", "dispatch"):
         stmt = _task_box(actor, box).with_only_columns(func.count(FlowTask.id))
         found[box] = int(session.scalar(stmt) or 0)
     tracked = _ticket_box(session, actor, "tracked").with_only_columns(func.count(Ticket.id))
     found["tracked"] = int(session.scalar(tracked) or 0)
-    found["overdue"] = int(
-        session.scalar(
-            _task_box(actor, "todo")
-            .with_only_columns(func.count(FlowTask.id))
-            .where(FlowTask.due_at < clock.now())
-        )
-        or 0
-    )
     return found
 
 

@@ -37,6 +37,7 @@ from kefu.tickets.models import (
 )
 from kefu.tickets.setup import service as setup
 from kefu.workflow import flows
+from kefu.workflow.models import FlowVersion
 from kefu.workflow.runtime import service as runtime
 from kefu.workflow.runtime import subjects
 from kefu.workflow.runtime.models import ACTIVE_TASK, FlowInstance, FlowTask, InstanceStatus
@@ -55,15 +56,19 @@ TICKET_CHANGED = "ticket.changed"
 # --- the subject hook: the ticket's summary follows its flow -------------------------------------------
 
 
-def _on_flow_change(session: Session, instance: FlowInstance) -> None:
+def _on_flow_change(session: Session, instance: FlowInstance, active: list[FlowTask] | None = None) -> None:
     ticket = session.get(Ticket, instance.subject_id)
     if ticket is None or ticket.flow_instance_id not in (None, instance.id):
         return  # not a ticket of this database, or an earlier flow of a reopened ticket
-    tasks = list(
-        session.scalars(
-            select(FlowTask)
-            .where(FlowTask.instance_id == instance.id, FlowTask.status.in_(ACTIVE_TASK))
-            .order_by(FlowTask.id)
+    tasks = (
+        active
+        if active is not None
+        else list(
+            session.scalars(
+                select(FlowTask)
+                .where(FlowTask.instance_id == instance.id, FlowTask.status.in_(ACTIVE_TASK))
+                .order_by(FlowTask.id)
+            )
         )
     )
     before = (ticket.status, ticket.stage, ticket.handler_id)
@@ -353,7 +358,11 @@ def register(
         errors.extend(exc.errors)
     except FieldError as exc:
         errors.append(exc)
-    version = flows.current_published(ticket_type.flow_template) if ticket_type.flow_template else None
+    version = (
+        flows.published_version(session, ticket_type.flow_template_id)
+        if ticket_type.flow_template_id is not None
+        else None
+    )
     if version is None:
         errors.append(FieldError("type_id", "The flow of this ticket type has no published version"))
     if errors:
@@ -390,7 +399,7 @@ def register(
     ]
     _attach(session, ticket, actor, [*attachment_ids, *in_fields], log=None)
     log_entry(session, ticket, actor, "created", comment=ticket.subject)
-    _start_flow(session, ticket, ticket_type, actor)
+    _start_flow(session, ticket, ticket_type, actor, version)
     audit_action(session, actor, ticket, "create", summary=ticket.subject, after={"type": ticket_type.code})
     events.on_commit(
         session,
@@ -421,23 +430,31 @@ def flow_data(ticket: Ticket, ticket_type: TicketType) -> dict[str, Any]:
     }
 
 
-def _start_flow(session: Session, ticket: Ticket, ticket_type: TicketType, actor: Actor) -> FlowInstance:
-    version = flows.current_published(ticket_type.flow_template)
+def _start_flow(
+    session: Session,
+    ticket: Ticket,
+    ticket_type: TicketType,
+    actor: Actor,
+    version: FlowVersion | None = None,
+) -> FlowInstance:
+    if version is None and ticket_type.flow_template_id is not None:
+        version = flows.published_version(session, ticket_type.flow_template_id)
     if version is None:
         raise FieldError("type_id", "The flow of this ticket type has no published version")
-    ticket.flow_instance_id = None
-    instance = runtime.start_instance(
-        session,
-        version=version,
-        subject_type=SUBJECT,
-        subject_id=ticket.id,
-        data=flow_data(ticket, ticket_type),
-        actor=actor,
-        limit=ticket_type.limit,
-        handling_department_id=ticket.department_id,
-    )
+    if ticket.flow_instance_id is not None:
+        ticket.flow_instance_id = None
+    with runtime.audited_by_caller():
+        instance = runtime.start_instance(
+            session,
+            version=version,
+            subject_type=SUBJECT,
+            subject_id=ticket.id,
+            data=flow_data(ticket, ticket_type),
+            actor=actor,
+            limit=ticket_type.limit,
+            handling_department_id=ticket.department_id,
+        )
     ticket.flow_instance_id = instance.id
-    _on_flow_change(session, instance)
     session.flush()
     return instance
 
@@ -457,7 +474,8 @@ def accept(
     require(actor, HANDLE)
     _begin(session, ticket, expected_version)
     task = _my_task(session, ticket, actor, task_id)
-    runtime.claim_task(session, task=task, actor=actor)
+    with runtime.audited_by_caller():
+        runtime.claim_task(session, task=task, actor=actor)
     log_entry(session, ticket, actor, "accepted", task=task)
     audit_action(session, actor, ticket, "accept", summary=task.name)
     return ticket
@@ -506,7 +524,8 @@ def complete(
     _begin(session, ticket, expected_version)
     task = _my_task(session, ticket, actor, task_id)
     text = clean_text(comment)
-    runtime.complete_task(session, task=task, state=state, comment=text, data=None, actor=actor)
+    with runtime.audited_by_caller():
+        runtime.complete_task(session, task=task, state=state, comment=text, data=None, actor=actor)
     row = log_entry(session, ticket, actor, "completed", task=task, state=task.state, comment=text)
     session.flush()
     _attach(session, ticket, actor, attachment_ids, log=row)
@@ -530,9 +549,10 @@ def transfer(
     """Transfer (转办) my step — or, as a dispatcher, any open step — to a person or a department."""
     _begin(session, ticket, expected_version)
     task = _task_to_move(session, actor, ticket, task_id)
-    runtime.transfer_task(
-        session, task=task, user_id=user_id, department_id=department_id, comment=comment, actor=actor
-    )
+    with runtime.audited_by_caller():
+        runtime.transfer_task(
+            session, task=task, user_id=user_id, department_id=department_id, comment=comment, actor=actor
+        )
     if department_id is not None:
         ticket.department_id = department_id
     log_entry(
@@ -568,7 +588,8 @@ def hand_back(
     require(actor, HANDLE)
     _begin(session, ticket, expected_version)
     task = _my_task(session, ticket, actor, None)
-    runtime.hand_back(session, task=task, comment=comment, actor=actor)
+    with runtime.audited_by_caller():
+        runtime.hand_back(session, task=task, comment=comment, actor=actor)
     log_entry(session, ticket, actor, "handed_back", task=task, comment=clean_text(comment))
     audit_action(session, actor, ticket, "hand_back", summary=clean_text(comment))
     return ticket
@@ -592,7 +613,8 @@ def dispatch(
     task = next((t for t in active_tasks(session, ticket) if t.id == task_id), None)
     if task is None:
         raise Conflict("This step of the ticket is no longer open; reload it")
-    runtime.assign_task(session, task=task, user_id=user_id, comment=comment, actor=actor)
+    with runtime.audited_by_caller():
+        runtime.assign_task(session, task=task, user_id=user_id, comment=comment, actor=actor)
     log_entry(
         session,
         ticket,
@@ -621,7 +643,8 @@ def suspend(
     text = _required(comment)
     instance = _manage(session, actor, ticket, expected_version)
     people = current_people(session, ticket)
-    runtime.suspend_instance(session, instance=instance, comment=text, actor=actor)
+    with runtime.audited_by_caller():
+        runtime.suspend_instance(session, instance=instance, comment=text, actor=actor)
     log_entry(session, ticket, actor, "suspended", comment=text)
     tell(session, ticket, people, i18n.gettext("Ticket %(serial)s is suspended"), actor=actor)
     audit_action(session, actor, ticket, "suspend", summary=text)
@@ -632,7 +655,8 @@ def resume(
     session: Session, *, actor: Actor, ticket: Ticket, expected_version: int | None, comment: str | None
 ) -> Ticket:
     instance = _manage(session, actor, ticket, expected_version)
-    runtime.resume_instance(session, instance=instance, comment=clean_text(comment), actor=actor)
+    with runtime.audited_by_caller():
+        runtime.resume_instance(session, instance=instance, comment=clean_text(comment), actor=actor)
     log_entry(session, ticket, actor, "resumed", comment=clean_text(comment))
     tell(
         session,
@@ -652,7 +676,8 @@ def cancel(
     text = _required(comment)
     instance = _manage(session, actor, ticket, expected_version)
     people = current_people(session, ticket)
-    runtime.cancel_instance(session, instance=instance, comment=text, actor=actor)
+    with runtime.audited_by_caller():
+        runtime.cancel_instance(session, instance=instance, comment=text, actor=actor)
     log_entry(session, ticket, actor, "cancelled", comment=text)
     tell(
         session,

@@ -7,7 +7,9 @@ the same runtime. `actor=None` means the system (time-limit escalations). Servic
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import select
@@ -38,6 +40,26 @@ DISPATCH = "workflow.tasks.dispatch"
 MANAGE = "workflow.tasks.manage"
 START = "workflow.tasks.start"
 MAX_COMMENT = 4000
+
+# Set while a domain service drives the runtime and writes its own audit row for the same action
+# (a ticket's "complete" is one business action, not a ticket row plus a workflow row).
+_CALLER_AUDITS: ContextVar[bool] = ContextVar("kefu_workflow_caller_audits", default=False)
+
+
+@contextmanager
+def audited_by_caller() -> Iterator[None]:
+    """Within this block the runtime's actions leave the audit trail to the calling domain service."""
+    token = _CALLER_AUDITS.set(True)
+    try:
+        yield
+    finally:
+        _CALLER_AUDITS.reset(token)
+
+
+def _audit(session: Session, *, summary: str | Callable[[], str] = "", **kwargs: Any) -> None:
+    """`summary` may be a callable, so a summary that needs a load costs nothing when it is not written."""
+    if not _CALLER_AUDITS.get():
+        audit.record(session, summary=summary() if callable(summary) else summary, **kwargs)
 
 
 def _need(actor: Actor | None, permission: str, subject_type: str | None = None) -> None:
@@ -99,23 +121,24 @@ def start_instance(
     )
     if limit:
         instance.due_at = limits.due_and_warning(session, start=now, limit=limit, warn_at=1.0)[0]
-    session.add(instance)
-    session.flush()
     spec = load_spec(version.spec_json)
     values.update(
         sync.countersign_data(session, nodes=spec.nodes, instance=instance, supplied=values, current={})
     )
     flow = sync.run(lambda: sync.ENGINE.start(version.spec_json, values))
+    sync.store_state(instance, flow)
+    session.add(instance)
+    session.flush()
     sync.event(session, instance, EventAction.STARTED, actor=actor, department_id=actor.user.department_id)
-    sync.persist(session, instance, flow, actor=actor)
-    audit.record(
+    sync.persist(session, instance, flow, actor=actor, fresh=True)
+    _audit(
         session,
         actor=actor,
         action="workflow.start",
         function=FUNCTION,
         target=instance,
         target_label=instance.label,
-        summary=f"{version.template.code} v{version.number}",
+        summary=lambda: f"{version.template.code} v{version.number}",
     )
     return instance
 
@@ -178,7 +201,7 @@ def complete_task(
         department_id=department,
     )
     sync.persist(session, instance, flow, actor=actor)
-    audit.record(
+    _audit(
         session,
         actor=actor,
         action="task.complete",
@@ -210,7 +233,7 @@ def claim_task(session: Session, *, task: FlowTask, actor: Actor) -> FlowTask:
     task.claimed_at = clock.now()
     sync.event(session, task.instance, EventAction.CLAIMED, actor=actor, task=task, user_id=actor.user.id)
     sync.flush(session, task.instance)
-    audit.record(
+    _audit(
         session, actor=actor, action="task.claim", function=FUNCTION, target=task, summary=task.instance.label
     )
     return task
@@ -248,7 +271,7 @@ def assign_task(
     )
     sync.flush(session, task.instance)
     messages.assigned(session, task, sender=actor)
-    audit.record(
+    _audit(
         session,
         actor=actor,
         action="task.assign",
@@ -281,7 +304,7 @@ def _return(session: Session, instance: FlowInstance, node_id: str, text: str, *
     sync.event(session, instance, EventAction.RETURNED, actor=actor, node_id=node_id, comment=text)
     prefer = {node_id: assignment.last_handler(session, instance, node_id)}
     sync.persist(session, instance, flow, actor=actor, prefer=prefer)
-    audit.record(
+    _audit(
         session,
         actor=actor,
         action="instance.return",
@@ -365,7 +388,7 @@ def transfer_task(
     )
     sync.flush(session, instance)
     _announce(session, task, actor=actor)
-    audit.record(
+    _audit(
         session,
         actor=actor,
         action="task.transfer",
@@ -408,7 +431,7 @@ def hand_back(session: Session, *, task: FlowTask, comment: str | None, actor: A
         )
         sync.flush(session, instance)
         _announce(session, task, actor=actor)
-        audit.record(
+        _audit(
             session,
             actor=actor,
             action="task.hand_back",
@@ -494,7 +517,7 @@ def suspend_instance(
     instance.suspended_at = clock.now()
     sync.event(session, instance, EventAction.SUSPENDED, actor=actor, comment=_comment(comment))
     sync.flush(session, instance)
-    audit.record(
+    _audit(
         session,
         actor=actor,
         action="instance.suspend",
@@ -523,7 +546,7 @@ def resume_instance(
     instance.suspended_at = None
     sync.event(session, instance, EventAction.RESUMED, actor=actor, comment=_comment(comment))
     sync.flush(session, instance)
-    audit.record(
+    _audit(
         session,
         actor=actor,
         action="instance.resume",
@@ -548,7 +571,7 @@ def cancel_instance(
     instance.suspended_at = None
     sync.event(session, instance, EventAction.CANCELLED, actor=actor, comment=_comment(comment))
     sync.persist(session, instance, flow, actor=actor)
-    audit.record(
+    _audit(
         session,
         actor=actor,
         action="instance.cancel",

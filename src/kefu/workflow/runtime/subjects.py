@@ -21,7 +21,8 @@ class Subject:
     type: str
     link: Callable[[FlowTask], str]
     label: Callable[[Session, FlowInstance], str]
-    on_change: Callable[[Session, FlowInstance], None] | None = None
+    # Called after every step with the instance's active tasks when the step knows them (else None).
+    on_change: Callable[[Session, FlowInstance, list[FlowTask] | None], None] | None = None
     # Workflow permission → the domain permission that grants the same on this subject's flows.
     permissions: Mapping[str, str] = field(default_factory=dict)
 
@@ -48,8 +49,8 @@ def label(session: Session, instance: FlowInstance) -> str:
     return found.label(session, instance) if found is not None else instance.label
 
 
-def changed(session: Session, instance: FlowInstance) -> None:
+def changed(session: Session, instance: FlowInstance, active: list[FlowTask] | None = None) -> None:
     """Run the subject's hook after a step (in the step's transaction)."""
     found = _SUBJECTS.get(instance.subject_type)
     if found is not None and found.on_change is not None:
-        found.on_change(session, instance)
+        found.on_change(session, instance, active)

@@ -158,26 +158,29 @@ def persist(
     *,
     actor: Actor | None,
     prefer: Mapping[str, int | None] | None = None,
+    fresh: bool = False,
 ) -> list[FlowTask]:
     """Store the engine's state and bring the task rows in line with its ready tasks; the new rows.
 
     `prefer` maps node ids to a user who takes that node's new task directly (a return goes back
-    to the person who handled the node before).
+    to the person who handled the node before). `fresh`: the instance was just inserted with its
+    state (`store_state`), so it has no tasks and no history yet.
     """
     now = clock.now()
-    instance.state_json = flow.dump()
-    flush(session)  # first write of the step: a concurrent step on this instance stops here (409)
-    timers = flow.waiting_timers()
-    instance.next_timer_at = timers[0][1] if timers else None
     ready = {r.task_id: r for r in flow.ready_tasks()}
-    for task in active_tasks(session, instance):
-        if task.task_id in ready:
-            ready.pop(task.task_id)
-        else:
-            task.status = TaskStatus.CANCELLED
-            task.completed_at = now
-            event(session, instance, EventAction.CANCELLED, actor=actor, task=task)
-    handled = _handlers(session, instance) if ready else {}
+    kept: list[FlowTask] = []
+    if not fresh:
+        store_state(instance, flow)
+        flush(session)  # first write of the step: a concurrent step on this instance stops here (409)
+        for task in active_tasks(session, instance):
+            if task.task_id in ready:
+                ready.pop(task.task_id)
+                kept.append(task)
+            else:
+                task.status = TaskStatus.CANCELLED
+                task.completed_at = now
+                event(session, instance, EventAction.CANCELLED, actor=actor, task=task)
+    handled = _handlers(session, instance) if ready and not fresh else {}
     created = [
         _open_task(
             session, instance, r, flow.node(r.node_id), actor=actor, prefer=prefer or {}, handled=handled
@@ -203,8 +206,15 @@ def persist(
                 audience=(),
             ),
         )
-    flush(session, instance)
+    flush(session, instance, active=sorted([*kept, *created], key=lambda t: t.id))
     return created
+
+
+def store_state(instance: FlowInstance, flow: Instance) -> None:
+    """The engine's state and the next timer, on the instance row."""
+    instance.state_json = flow.dump()
+    timers = flow.waiting_timers()
+    instance.next_timer_at = timers[0][1] if timers else None
 
 
 def _handlers(session: Session, instance: FlowInstance) -> dict[str, int]:
@@ -234,16 +244,19 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def flush(session: Session, instance: FlowInstance | None = None) -> None:
+def flush(
+    session: Session, instance: FlowInstance | None = None, *, active: list[FlowTask] | None = None
+) -> None:
     """Flush; a row changed meanwhile by someone else becomes a 409 (nothing is half-written).
 
-    With `instance`, the step on it is done: its subject's hook runs (see `subjects`)."""
+    With `instance`, the step on it is done: its subject's hook runs (see `subjects`), given the
+    instance's active tasks when the caller knows them (`active`, in id order)."""
     try:
         session.flush()
     except StaleDataError:
         raise Conflict("Someone else changed this flow meanwhile; reload and try again") from None
     if instance is not None:
-        subjects.changed(session, instance)
+        subjects.changed(session, instance, active)
 
 
 def _open_task(
