@@ -19,3 +19,20 @@ def test_placeholders_survive_translation():
         if not isinstance(msgid, str):
             continue
         assert set(re.findall(r"%\(\w+\)s", msgid)) == set(re.findall(r"%\(\w+\)s", text)), msgid
+
+
+def test_no_message_is_translated_two_ways():
+    """Areas' catalogs are merged: one msgid with two translations would show the wrong one somewhere."""
+    from babel.messages.pofile import read_po
+
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for path in i18n.catalog_files("zh_CN"):
+        with path.open("rb") as f:
+            for m in read_po(f):
+                if not isinstance(m.id, str) or not m.id or not m.string:
+                    continue
+                first = seen.setdefault(m.id, (path.name, str(m.string)))
+                if first[1] != m.string:
+                    clashes.append((m.id, first, (path.name, m.string)))
+    assert not clashes, clashes

@@ -74,6 +74,21 @@ LOG_LABELS = {
     "followed_up": lazy("Followed up"),
     "attached": lazy("Attached a file"),
 }
+# A ticket's own status words (the flow's task statuses use the bare codes as msgids).
+TICKET_STATUS_LABELS = {
+    "open": lazy("Being handled"),
+    "suspended": lazy("On hold"),
+    "closed": lazy("Closed"),
+    "cancelled": lazy("Withdrawn"),
+}
+
+
+def ticket_status(status: Any) -> str:
+    """The status of a ticket as the screens word it (a Jinja filter: `t.status | ticket_status`)."""
+    code = getattr(status, "value", status)
+    return i18n.gettext(TICKET_STATUS_LABELS.get(code, code))
+
+
 TRACKING_RESULTS = {"continue": lazy("Continue tracking"), "resolved": lazy("Resolved")}
 
 

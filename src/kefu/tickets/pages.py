@@ -29,7 +29,9 @@ from kefu.tickets.api import ANY_TICKET_RIGHT, CREATE, DISPATCH, HANDLE, MANAGE,
 from kefu.tickets.models import CaseTemplate, Ticket, TicketType
 from kefu.web import nav
 from kefu.web.deps import CurrentActor, Requires, SessionDep, require
-from kefu.web.templating import render
+from kefu.web.templating import env, render
+
+env.filters["ticket_status"] = views.ticket_status
 
 router = APIRouter(prefix="/tickets", include_in_schema=False)
 nav.register(nav.NavItem("workbench", "Workbench", "/tickets", "bi-briefcase", ANY_TICKET_RIGHT, 12))
