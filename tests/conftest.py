@@ -118,11 +118,13 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 def _forget_caches() -> None:
     """Per-process caches must not outlive a test's rolled-back rows."""
+    from kefu.core import search
     from kefu.org.calendar import service as calendar_service
     from kefu.org.config import dictionary
 
     dictionary.invalidate()
     calendar_service.invalidate()
+    search.invalidate()
 
 
 @pytest.fixture

@@ -29,6 +29,23 @@ def routers() -> list[APIRouter]:
     # Imported here so that importing kefu.app stays cheap for the CLI.
     from kefu.audit import api as audit_api
     from kefu.audit import pages as audit_pages
+    from kefu.core.search import api as search_api
+    from kefu.core.search import pages as search_pages
+    from kefu.customers import api as customers_api
+    from kefu.customers import kinds_api as customer_kinds_api
+    from kefu.customers import page_360, pages_config, view360_api
+    from kefu.customers import pages as customer_pages
+    from kefu.customers.adapters import api as business_systems_api
+    from kefu.customers.contacts import api as contacts_api
+    from kefu.knowledge import api as knowledge_api
+    from kefu.knowledge import categories_api as knowledge_categories_api
+    from kefu.knowledge import categories_pages as knowledge_categories_pages
+    from kefu.knowledge import manage_pages as knowledge_manage_pages
+    from kefu.knowledge import pages as knowledge_pages
+    from kefu.knowledge import review_pages as knowledge_review_pages
+    from kefu.knowledge.qa import api as knowledge_qa_api
+    from kefu.knowledge.qa import pages as knowledge_qa_pages
+    from kefu.notices import announcements_api, announcements_pages
     from kefu.notices import api as notices_api
     from kefu.notices import pages as notices_pages
     from kefu.org import api as org_api
@@ -63,8 +80,33 @@ def routers() -> list[APIRouter]:
         roster_pages.router,
         notices_api.router,
         notices_pages.router,
+        # The publisher's routes first: "/announcements/manage" would otherwise match "/{announcement_id}".
+        announcements_api.manage_router,
+        announcements_api.router,
+        announcements_pages.router,
+        # Before the customers router: "/customers/contacts" would otherwise match "/customers/{customer_id}".
+        contacts_api.router,
+        customer_kinds_api.router,
+        business_systems_api.router,
+        view360_api.router,
+        customers_api.router,
+        # Before the 360 page: "/customers/new" would otherwise match "/customers/{customer_id}".
+        customer_pages.router,
+        pages_config.router,
+        page_360.router,
+        knowledge_categories_api.router,
+        knowledge_qa_api.router,
+        knowledge_api.router,
+        # The question pages before the knowledge pages: "/knowledge/questions" is not an article.
+        knowledge_qa_pages.router,
+        knowledge_manage_pages.router,
+        knowledge_review_pages.router,
+        knowledge_categories_pages.router,
+        knowledge_pages.router,
         audit_api.router,
         audit_pages.router,
+        search_api.router,
+        search_pages.router,
         workflow_api.router,
         builder_api.router,
         workflow_pages.router,

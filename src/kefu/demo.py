@@ -7,8 +7,12 @@ from sqlalchemy.orm import Session
 
 from kefu import bootstrap
 from kefu.core import security
+from kefu.customers.demo_data import seed_demo_customers
+from kefu.knowledge import demo as knowledge_demo
+from kefu.notices import announcement_demo
 from kefu.notices.service import notify
 from kefu.org.models import DataScope, Department, Role, User, UserGroup
+from kefu.tickets import demo as ticket_demo
 
 DEMO_PASSWORD = "Demo@2026"
 
@@ -25,22 +29,73 @@ DEPARTMENTS = [
 
 GROUPS = [
     # code, name, functions
-    ("service", "客服业务", ["notices.messages", "admin.users", "admin.shifts"]),
+    (
+        "service",
+        "客服业务",
+        [
+            "notices.messages",
+            "admin.users",
+            "admin.shifts",
+            "tickets.ticket",
+            "tickets.callback",
+            "tickets.config",
+            *knowledge_demo.GROUP_FUNCTIONS,
+            "customers.customer",
+            "customers.contact",
+            "customers.business",
+            "customers.config",
+        ],
+    ),
     ("audit", "审计", ["audit.log", "audit.errors"]),
+]
+
+AGENT_TICKETS = [
+    *(f"tickets.ticket.{op}" for op in ("view", "create", "handle", "urge", "track")),
+    "tickets.callback.view",
+    "tickets.callback.handle",
+]
+LEADER_TICKETS = [
+    *(f"tickets.ticket.{op}" for op in ("view", "create", "handle", "dispatch", "manage", "urge", "track")),
+    *(f"tickets.callback.{op}" for op in ("view", "assign", "handle")),
+    "tickets.config.view",
+]
+BACKOFFICE_TICKETS = [f"tickets.ticket.{op}" for op in ("view", "handle", "urge", "track")]
+
+# Everyone at the desk looks customers up, whoever manages them (a caller may be anybody's customer).
+CUSTOMER_DESK = [
+    "customers.customer.view",
+    "customers.customer.create",
+    "customers.customer.edit",
+    "customers.contact.view",
+    "customers.contact.create",
+    "customers.business.view",
 ]
 
 ROLES = [
     # group, code, name, scope, permissions
-    ("service", "agent", "话务员", DataScope.OWN, ["notices.messages.send"]),
+    ("service", "agent", "话务员", DataScope.OWN, ["notices.messages.send", *AGENT_TICKETS]),
     (
         "service",
         "leader",
         "班长",
         DataScope.DEPARTMENT,
-        ["notices.messages.send", "admin.users.view", "admin.shifts.view", "admin.shifts.edit"],
+        [
+            "notices.messages.send",
+            "admin.users.view",
+            "admin.shifts.view",
+            "admin.shifts.edit",
+            *LEADER_TICKETS,
+        ],
     ),
-    ("service", "backoffice", "后台处理人员", DataScope.DEPARTMENT, ["notices.messages.send"]),
+    (
+        "service",
+        "backoffice",
+        "后台处理人员",
+        DataScope.DEPARTMENT,
+        ["notices.messages.send", *BACKOFFICE_TICKETS],
+    ),
     ("service", "kb_editor", "知识编辑", DataScope.OWN, ["notices.messages.send"]),
+    ("service", "customer_desk", "客户服务台", DataScope.ALL, CUSTOMER_DESK),
     (
         "audit",
         "auditor",
@@ -53,13 +108,15 @@ ROLES = [
 USERS = [
     # username, name, department, role codes, agent no, extension
     ("admin", "系统管理员", "IT", ["admin"], "", ""),
-    ("agent01", "张敏", "KF-L1A", ["agent"], "1001", "8001"),
-    ("agent02", "李强", "KF-L1B", ["agent"], "1002", "8002"),
-    ("leader01", "王芳", "KF-L1A", ["leader"], "1090", "8090"),
-    ("backoffice01", "赵磊", "KF-BO", ["backoffice"], "", "8101"),
+    ("agent01", "张敏", "KF-L1A", ["agent", "customer_desk"], "1001", "8001"),
+    ("agent02", "李强", "KF-L1B", ["agent", "customer_desk"], "1002", "8002"),
+    ("leader01", "王芳", "KF-L1A", ["leader", "customer_desk"], "1090", "8090"),
+    ("backoffice01", "赵磊", "KF-BO", ["backoffice", "customer_desk"], "", "8101"),
     ("kbeditor01", "陈静", "KF-KB", ["kb_editor"], "", "8201"),
     ("auditor01", "刘洋", "KF-QA", ["auditor"], "", "8301"),
 ]
+
+DEMO_USERS = [u[0] for u in USERS]
 
 
 def seed(session: Session) -> list[tuple[str, str, str]]:
@@ -86,7 +143,8 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
         group = groups[group_code]
         role = session.scalars(select(Role).where(Role.group_id == group.id, Role.code == code)).first()
         if role is None:
-            role = Role(group_id=group.id, code=code, name=name, data_scope=scope, permissions=permissions)
+            granted = [*permissions, *knowledge_demo.ROLE_PERMISSIONS.get(code, [])]
+            role = Role(group_id=group.id, code=code, name=name, data_scope=scope, permissions=granted)
             session.add(role)
         roles[code] = role
     session.flush()
@@ -117,4 +175,11 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
         accounts.append((username, DEMO_PASSWORD, "、".join(roles[c].name for c in role_codes)))
     leader = session.scalars(select(User).where(User.username == "leader01")).one()
     depts["KF-L1A"].supervisor_id = leader.id
+    session.flush()
+    users = {u.username: u for u in session.scalars(select(User).where(User.username.in_(DEMO_USERS)))}
+    ticket_demo.seed(session, admin=users["admin"], users=users, handling_department=depts["KF-BO"])
+    knowledge_demo.seed(session, admin=users["admin"], users=users, maintaining_department=depts["KF-KB"])
+    announcement_demo.seed(session)
+    agents = [users[name] for name in ("agent01", "agent02", "leader01")]
+    seed_demo_customers(session, admin=users["admin"], agents=agents)
     return accounts

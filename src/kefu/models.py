@@ -1,7 +1,34 @@
 """Every table of kefu, imported in one place so that metadata (and Alembic) sees them all."""
 
 from kefu.audit.models import AuditLog, ErrorLog
+from kefu.core.search.models import SearchDictionaryState, SearchDocument, SearchWord
+from kefu.customers.adapters.models import BusinessSystem
+from kefu.customers.contacts.models import ContactRecord, ContactTicket
+from kefu.customers.models import (
+    Account,
+    AttributeDefinition,
+    Customer,
+    CustomerAddress,
+    CustomerEmail,
+    CustomerNameKey,
+    CustomerPhone,
+    Subscriber,
+    SubscriberAttribute,
+    SubscriberKind,
+)
 from kefu.db import Base
+from kefu.knowledge.models import (
+    Article,
+    ArticleVersion,
+    KnowledgeAttachment,
+    KnowledgeCategory,
+    KnowledgeCategoryEditor,
+    KnowledgeLog,
+    KnowledgeSend,
+    VersionAttachment,
+)
+from kefu.knowledge.qa.models import Question
+from kefu.notices.announcement_models import Announcement, AnnouncementAttachment, AnnouncementRecipient
 from kefu.notices.models import Notification
 from kefu.org.calendar.models import HolidayOverride, RosterEntry, Shift, WorkingHoursSpan
 from kefu.org.config.models import DictItem, DictType, ParameterHistory, SystemParameter
@@ -24,12 +51,27 @@ from kefu.workflow.models import FlowTemplate, FlowVersion
 from kefu.workflow.runtime.models import FlowEvent, FlowInstance, FlowTask, FlowTaskCandidate
 
 __all__ = [
+    "Account",
+    "Announcement",
+    "AnnouncementAttachment",
+    "AnnouncementRecipient",
     "ApiToken",
+    "Article",
+    "ArticleVersion",
+    "AttributeDefinition",
     "AuditLog",
     "Base",
     "BusinessCategory",
+    "BusinessSystem",
     "CallbackTask",
     "CaseTemplate",
+    "ContactRecord",
+    "ContactTicket",
+    "Customer",
+    "CustomerAddress",
+    "CustomerEmail",
+    "CustomerNameKey",
+    "CustomerPhone",
     "Department",
     "DictItem",
     "DictType",
@@ -43,11 +85,23 @@ __all__ = [
     "FormTemplate",
     "HolidayOverride",
     "IpRule",
+    "KnowledgeAttachment",
+    "KnowledgeCategory",
+    "KnowledgeCategoryEditor",
+    "KnowledgeLog",
+    "KnowledgeSend",
     "Notification",
     "ParameterHistory",
+    "Question",
     "Role",
     "RosterEntry",
+    "SearchDictionaryState",
+    "SearchDocument",
+    "SearchWord",
     "Shift",
+    "Subscriber",
+    "SubscriberAttribute",
+    "SubscriberKind",
     "SystemParameter",
     "Ticket",
     "TicketAttachment",
@@ -61,5 +115,6 @@ __all__ = [
     "UserGroup",
     "UserRole",
     "UserSession",
+    "VersionAttachment",
     "WorkingHoursSpan",
 ]

@@ -1,8 +1,18 @@
 """Every background task and periodic job of kefu, imported in one place so that both the web
 process (embedded consumer) and `kefu worker` know them all."""
 
+from kefu.core.search import jobs as search_jobs
+from kefu.knowledge import jobs as knowledge_jobs
+from kefu.knowledge import sending as knowledge_sending
 from kefu.notices import jobs as notices_jobs
 from kefu.tickets import service as tickets_service  # registers tickets as a flow subject (escalations)
 from kefu.workflow.runtime import jobs as workflow_jobs
 
-__all__ = ["notices_jobs", "tickets_service", "workflow_jobs"]
+__all__ = [
+    "knowledge_jobs",
+    "knowledge_sending",
+    "notices_jobs",
+    "search_jobs",
+    "tickets_service",
+    "workflow_jobs",
+]

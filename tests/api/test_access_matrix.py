@@ -22,6 +22,13 @@ ANY_SIGNED_IN = {
     ("GET", "/api/v1/notifications/stream"),
     ("GET", "/api/v1/dictionary/{code}/items"),
 }
+# Announcements addressed to me (the service shows only those: 404 for any other) and their files.
+ANY_SIGNED_IN |= {
+    ("GET", "/api/v1/announcements"),
+    ("GET", "/api/v1/announcements/{announcement_id}"),
+    ("POST", "/api/v1/announcements/{announcement_id}/read"),
+    ("GET", "/api/v1/announcements/{announcement_id}/attachments/{attachment_id}"),
+}
 
 
 def api_routes() -> list[tuple[str, str, tuple[str, ...]]]:

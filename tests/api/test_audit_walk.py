@@ -666,10 +666,375 @@ SCENARIOS.update(
 )
 
 
+def _ann(c: Ctx, *, publish: bool = False, file: bool = False) -> Any:
+    """An announcement to everyone by the admin: a draft, or published (the admin among the unread)."""
+    from kefu.notices import announcement_files, announcements
+    from kefu.notices.announcement_audience import Audience
+
+    actor = c.factory.actor(c.admin)
+    a = announcements.create(
+        c.session,
+        actor=actor,
+        draft=announcements.Draft(title="walk", body="<p>walk</p>", audience=Audience(all=True)),
+    )
+    if file:
+        import io
+
+        announcement_files.attach(
+            c.session,
+            actor=actor,
+            announcement=a,
+            filename="w.txt",
+            content_type="text/plain",
+            stream=io.BytesIO(b"w"),
+        )
+    if publish:
+        announcements.publish(c.session, actor=actor, announcement=a)
+    c.session.flush()
+    return a
+
+
+ANN = "/api/v1/announcements"
+SCENARIOS.update(
+    {
+        ("POST", f"{ANN}/manage"): lambda c: (
+            f"{ANN}/manage",
+            {"title": "walk", "body": "<p>walk</p>", "audience_all": True, "publish": True},
+        ),
+        ("PUT", f"{ANN}/manage/{{announcement_id}}"): lambda c: (
+            f"{ANN}/manage/{_ann(c).id}",
+            {"title": "walk 2", "body": "<p>walk</p>", "audience_all": True},
+        ),
+        ("DELETE", f"{ANN}/manage/{{announcement_id}}"): lambda c: (f"{ANN}/manage/{_ann(c).id}", None),
+        ("POST", f"{ANN}/manage/{{announcement_id}}/publish"): lambda c: (
+            f"{ANN}/manage/{_ann(c).id}/publish",
+            None,
+        ),
+        ("POST", f"{ANN}/manage/{{announcement_id}}/withdraw"): lambda c: (
+            f"{ANN}/manage/{_ann(c, publish=True).id}/withdraw",
+            {"reason": "walk"},
+        ),
+        ("POST", f"{ANN}/manage/{{announcement_id}}/remind"): lambda c: (
+            f"{ANN}/manage/{_ann(c, publish=True).id}/remind",
+            None,
+        ),
+        ("POST", f"{ANN}/manage/{{announcement_id}}/attachments"): lambda c: (
+            f"{ANN}/manage/{_ann(c).id}/attachments",
+            {"__files__": {"file": ("walk.txt", b"walk", "text/plain")}},
+        ),
+        ("DELETE", f"{ANN}/manage/{{announcement_id}}/attachments/{{attachment_id}}"): lambda c: (
+            lambda a: (f"{ANN}/manage/{a.id}/attachments/{a.attachments[0].id}", None)
+        )(_ann(c, file=True)),
+        ("POST", f"{ANN}/{{announcement_id}}/read"): lambda c: (
+            f"{ANN}/{_ann(c, publish=True).id}/read",
+            None,
+        ),
+    }
+)
+
+
 def _first_task(c: Ctx, ticket: Any) -> int:
     from kefu.tickets import service as tickets
 
     return tickets.active_tasks(c.session, ticket)[0].id
+
+
+def _kb_category(c: Ctx, *, manual: bool = False) -> Any:
+    from kefu.knowledge.models import KnowledgeCategory, PublishMode
+
+    category = KnowledgeCategory(name="walk", publish_mode=PublishMode.MANUAL if manual else PublishMode.AUTO)
+    c.session.add(category)
+    c.session.flush()
+    category.path = f"/{category.id}/"
+    c.session.flush()
+    return category
+
+
+def _kb_article(c: Ctx, state: str = "draft") -> Any:
+    """An article written by another author, taken to `state`: draft, pending, approved (waiting to be
+    published by hand), published."""
+    from kefu.knowledge import articles, lifecycle
+
+    author = c.factory.actor(c.factory.user(["knowledge.article.edit"]))
+    reviewer = c.factory.actor(c.factory.user(["knowledge.article.review"]))
+    category = _kb_category(c, manual=state == "approved")
+    article = articles.create_article(
+        c.session,
+        actor=author,
+        category_id=category.id,
+        title="walk",
+        body_html="<p>walk</p>",
+        audience="public",
+    )
+    if state != "draft":
+        lifecycle.submit(c.session, actor=author, article=article, expected_version=None)
+    if state in ("approved", "published"):
+        lifecycle.approve(c.session, actor=reviewer, article=article, expected_version=None)
+    c.session.flush()
+    return article
+
+
+def _kb_question(c: Ctx, *, answered: bool = False) -> Any:
+    from kefu.knowledge.qa import service as qa
+
+    question = qa.ask(c.session, actor=c.factory.actor(c.admin), title="walk?")
+    if answered:
+        qa.answer(
+            c.session, actor=c.factory.actor(c.admin), question=question, expected_version=None, text="walk"
+        )
+    c.session.flush()
+    return question
+
+
+def _kb_action(action: str, state: str, body: dict[str, Any] | None = None) -> Scenario:
+    return lambda c: (lambda a: (f"/api/v1/knowledge/articles/{a.id}/{action}", body or {}))(
+        _kb_article(c, state)
+    )
+
+
+KB_API = "/api/v1/knowledge"
+SCENARIOS.update(
+    {
+        ("POST", f"{KB_API}/categories"): lambda c: (f"{KB_API}/categories", {"name": "walk"}),
+        ("PATCH", f"{KB_API}/categories/{{category_id}}"): lambda c: (
+            f"{KB_API}/categories/{_kb_category(c).id}",
+            {"name": "renamed", "publish_mode": "manual"},
+        ),
+        ("DELETE", f"{KB_API}/categories/{{category_id}}"): lambda c: (
+            f"{KB_API}/categories/{_kb_category(c).id}",
+            None,
+        ),
+        ("POST", f"{KB_API}/articles"): lambda c: (
+            f"{KB_API}/articles",
+            {"category_id": _kb_category(c).id, "title": "walk", "body_html": "<p>walk</p>"},
+        ),
+        ("PATCH", f"{KB_API}/articles/{{article_id}}/draft"): lambda c: (
+            f"{KB_API}/articles/{_kb_article(c).id}/draft",
+            {"title": "renamed"},
+        ),
+        ("DELETE", f"{KB_API}/articles/{{article_id}}/draft"): lambda c: (
+            f"{KB_API}/articles/{_kb_article(c).id}/draft",
+            None,
+        ),
+        ("POST", f"{KB_API}/articles/{{article_id}}/submit"): _kb_action("submit", "draft"),
+        ("POST", f"{KB_API}/articles/{{article_id}}/withdraw"): _kb_action("withdraw", "pending"),
+        ("POST", f"{KB_API}/articles/{{article_id}}/approve"): _kb_action("approve", "pending"),
+        ("POST", f"{KB_API}/articles/{{article_id}}/reject"): _kb_action(
+            "reject", "pending", {"comment": "w"}
+        ),
+        ("POST", f"{KB_API}/articles/{{article_id}}/publish"): _kb_action("publish", "approved"),
+        ("POST", f"{KB_API}/articles/{{article_id}}/archive"): _kb_action("archive", "published"),
+        ("POST", f"{KB_API}/articles/{{article_id}}/revoke"): _kb_action(
+            "revoke", "published", {"comment": "w"}
+        ),
+        ("POST", f"{KB_API}/articles/{{article_id}}/hot"): _kb_action("hot", "published", {"hot": True}),
+        ("POST", f"{KB_API}/articles/{{article_id}}/move"): lambda c: (
+            f"{KB_API}/articles/{_kb_article(c).id}/move",
+            {"category_id": _kb_category(c).id},
+        ),
+        ("POST", f"{KB_API}/attachments"): lambda c: (
+            f"{KB_API}/attachments",
+            {"__files__": {"file": ("walk.txt", b"walk", "text/plain")}},
+        ),
+        ("POST", f"{KB_API}/published/{{article_id}}/send"): lambda c: (
+            f"{KB_API}/published/{_kb_article(c, 'published').id}/send",
+            {"channel": "sms", "to": "13800138000"},
+        ),
+        ("POST", f"{KB_API}/questions"): lambda c: (f"{KB_API}/questions", {"title": "walk?"}),
+        ("PATCH", f"{KB_API}/questions/{{question_id}}"): lambda c: (
+            f"{KB_API}/questions/{_kb_question(c).id}",
+            {"title": "walk again?"},
+        ),
+        ("DELETE", f"{KB_API}/questions/{{question_id}}"): lambda c: (
+            f"{KB_API}/questions/{_kb_question(c).id}",
+            None,
+        ),
+        ("POST", f"{KB_API}/questions/{{question_id}}/answer"): lambda c: (
+            f"{KB_API}/questions/{_kb_question(c).id}/answer",
+            {"answer": "walk"},
+        ),
+        ("POST", f"{KB_API}/questions/{{question_id}}/faq"): lambda c: (
+            f"{KB_API}/questions/{_kb_question(c, answered=True).id}/faq",
+            {"faq": True},
+        ),
+        ("POST", f"{KB_API}/questions/{{question_id}}/article"): lambda c: (
+            f"{KB_API}/questions/{_kb_question(c, answered=True).id}/article",
+            {"category_id": _kb_category(c).id},
+        ),
+    }
+)
+
+
+def _crm_customer(c: Ctx, **data: Any) -> Any:
+    """A customer registered by the admin, with the dictionaries and subscriber kinds seeded."""
+    from kefu.customers import presets
+    from kefu.customers import service as customers
+    from kefu.org.config.dictionary import seed_defaults
+
+    seed_defaults(c.session)
+    presets.seed_default_kinds(c.session)
+    customer = customers.create(
+        c.session,
+        actor=c.factory.actor(c.admin),
+        data={"name": "巡检客户", "phones": [{"number": "13800138000"}], **data},
+    )
+    c.session.flush()
+    return customer
+
+
+def _crm_account(c: Ctx) -> Any:
+    from kefu.customers import subscribers
+
+    customer = _crm_customer(c)
+    return subscribers.add_account(
+        c.session, actor=c.factory.actor(c.admin), customer=customer, data={"account_no": "WALK1"}
+    )
+
+
+def _crm_subscriber(c: Ctx) -> Any:
+    from kefu.customers import subscribers
+
+    customer = _crm_customer(c)
+    return subscribers.add_subscriber(
+        c.session,
+        actor=c.factory.actor(c.admin),
+        customer=customer,
+        data={"kind": "broadband", "service_number": "WALK0001"},
+    )
+
+
+def _crm_kind(c: Ctx, *, with_attribute: bool = False) -> Any:
+    from kefu.customers import kinds
+
+    actor = c.factory.actor(c.admin)
+    kind = kinds.create_kind(c.session, actor=actor, code=f"walk{c.admin.id}", name="巡检")
+    if with_attribute:
+        kinds.add_attribute(c.session, actor=actor, kind=kind, code="meter_no", label="表号")
+    c.session.flush()
+    return kind
+
+
+def _crm_contact(c: Ctx) -> Any:
+    from kefu.customers.contacts import service as contacts
+
+    customer = _crm_customer(c)
+    return contacts.record_contact(
+        c.session, c.factory.actor(c.admin), customer_id=customer.id, channel="phone", direction="inbound"
+    )
+
+
+SCENARIOS.update(
+    {
+        ("POST", "/api/v1/customers"): lambda c: (
+            "/api/v1/customers",
+            {"name": "张三", "phones": [{"number": "13800138000"}]},
+        ),
+        ("PATCH", "/api/v1/customers/{customer_id}"): lambda c: (
+            lambda cu: (f"/api/v1/customers/{cu.id}", {"version": cu.lock_version, "name": "张三丰"})
+        )(_crm_customer(c)),
+        ("POST", "/api/v1/customers/{customer_id}/status"): lambda c: (
+            lambda cu: (f"/api/v1/customers/{cu.id}/status", {"version": cu.lock_version, "status": "closed"})
+        )(_crm_customer(c)),
+        ("DELETE", "/api/v1/customers/{customer_id}"): lambda c: (
+            f"/api/v1/customers/{_crm_customer(c).id}",
+            None,
+        ),
+        ("POST", "/api/v1/customers/{customer_id}/accounts"): lambda c: (
+            f"/api/v1/customers/{_crm_customer(c).id}/accounts",
+            {"account_no": "WALK2"},
+        ),
+        ("PATCH", "/api/v1/customers/{customer_id}/accounts/{account_id}"): lambda c: (
+            lambda a: (f"/api/v1/customers/{a.customer_id}/accounts/{a.id}", {"bank_name": "建设银行"})
+        )(_crm_account(c)),
+        ("DELETE", "/api/v1/customers/{customer_id}/accounts/{account_id}"): lambda c: (
+            lambda a: (f"/api/v1/customers/{a.customer_id}/accounts/{a.id}", None)
+        )(_crm_account(c)),
+        ("POST", "/api/v1/customers/{customer_id}/subscribers"): lambda c: (
+            f"/api/v1/customers/{_crm_customer(c).id}/subscribers",
+            {"kind": "broadband", "service_number": "WALK0002"},
+        ),
+        ("PATCH", "/api/v1/customers/{customer_id}/subscribers/{subscriber_id}"): lambda c: (
+            lambda s: (
+                f"/api/v1/customers/{s.customer_id}/subscribers/{s.id}",
+                {"version": s.lock_version, "product": "千兆"},
+            )
+        )(_crm_subscriber(c)),
+        ("DELETE", "/api/v1/customers/{customer_id}/subscribers/{subscriber_id}"): lambda c: (
+            lambda s: (f"/api/v1/customers/{s.customer_id}/subscribers/{s.id}", None)
+        )(_crm_subscriber(c)),
+        ("POST", "/api/v1/customers/contacts"): lambda c: (
+            "/api/v1/customers/contacts",
+            {
+                "customer_id": _crm_customer(c).id,
+                "channel": "phone",
+                "direction": "inbound",
+                "summary": "巡检",
+            },
+        ),
+        ("POST", "/api/v1/customers/contacts/{record_id}/tickets"): lambda c: (
+            f"/api/v1/customers/contacts/{_crm_contact(c).id}/tickets",
+            {"ticket_ids": [_cb_ticket(c).id]},
+        ),
+        ("POST", "/api/v1/customers/kinds"): lambda c: (
+            "/api/v1/customers/kinds",
+            {"code": "walk", "name": "巡检"},
+        ),
+        ("PATCH", "/api/v1/customers/kinds/{code}"): lambda c: (
+            f"/api/v1/customers/kinds/{_crm_kind(c).code}",
+            {"name": "改名"},
+        ),
+        ("DELETE", "/api/v1/customers/kinds/{code}"): lambda c: (
+            f"/api/v1/customers/kinds/{_crm_kind(c).code}",
+            None,
+        ),
+        ("POST", "/api/v1/customers/kinds/{code}/attributes"): lambda c: (
+            f"/api/v1/customers/kinds/{_crm_kind(c).code}/attributes",
+            {"code": "meter_no", "label": "表号"},
+        ),
+        ("PATCH", "/api/v1/customers/kinds/{code}/attributes/{attribute_id}"): lambda c: (
+            lambda k: (
+                f"/api/v1/customers/kinds/{k.code}/attributes/{k.attributes[0].id}",
+                {"label": "水表号"},
+            )
+        )(_crm_kind(c, with_attribute=True)),
+        ("DELETE", "/api/v1/customers/kinds/{code}/attributes/{attribute_id}"): lambda c: (
+            lambda k: (f"/api/v1/customers/kinds/{k.code}/attributes/{k.attributes[0].id}", None)
+        )(_crm_kind(c, with_attribute=True)),
+        ("PUT", "/api/v1/customers/business-systems/{kind}"): lambda c: (
+            "/api/v1/customers/business-systems/billing",
+            {"implementation": "demo"},
+        ),
+        ("POST", "/api/v1/customers/business-systems/{kind}/probe"): lambda c: (
+            "/api/v1/customers/business-systems/billing/probe",
+            None,
+        ),
+    }
+)
+
+
+def _search_word(c: Ctx) -> int:
+    from kefu.core.search.models import SearchWord
+
+    word = SearchWord(word=f"walk{c.admin.id}", pos="", enabled=True, note="")
+    c.session.add(word)
+    c.session.flush()
+    return word.id
+
+
+SCENARIOS.update(
+    {
+        ("POST", "/api/v1/search/dictionary"): lambda c: ("/api/v1/search/dictionary", {"word": "漏损"}),
+        ("PATCH", "/api/v1/search/dictionary/{word_id}"): lambda c: (
+            f"/api/v1/search/dictionary/{_search_word(c)}",
+            {"enabled": False},
+        ),
+        ("DELETE", "/api/v1/search/dictionary/{word_id}"): lambda c: (
+            f"/api/v1/search/dictionary/{_search_word(c)}",
+            None,
+        ),
+        ("POST", "/api/v1/search/dictionary/reindex"): lambda c: ("/api/v1/search/dictionary/reindex", None),
+    }
+)
 
 
 def test_every_mutating_route_has_a_scenario():

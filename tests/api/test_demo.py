@@ -6,12 +6,28 @@ import pytest
 
 from kefu import demo
 
+BASE = {"/", "/inbox", "/announcements"}
+DESK = {"/tickets", "/tickets/new", "/tickets/callbacks"}
+TICKET_SETUP = {
+    "/admin/tickets/cases",
+    "/admin/tickets/categories",
+    "/admin/tickets/forms",
+    "/admin/tickets/types",
+}
+KNOWLEDGE = {"/knowledge", "/knowledge/questions"}
+CUSTOMERS = {"/customers", "/customers/contacts", "/customers/new"}
 EXPECTED = {
-    "agent01": {"/", "/inbox"},
-    "backoffice01": {"/", "/inbox"},
-    "kbeditor01": {"/", "/inbox"},
-    "leader01": {"/", "/inbox", "/admin/users", "/admin/shifts", "/admin/roster"},
-    "auditor01": {"/", "/inbox", "/audit", "/audit/errors"},
+    "agent01": BASE | DESK | KNOWLEDGE | CUSTOMERS,
+    "backoffice01": BASE | KNOWLEDGE | CUSTOMERS | {"/tickets"},
+    "kbeditor01": BASE | KNOWLEDGE | {"/knowledge/categories", "/knowledge/manage", "/knowledge/review"},
+    "leader01": BASE
+    | DESK
+    | TICKET_SETUP
+    | KNOWLEDGE
+    | CUSTOMERS
+    | {"/knowledge/manage", "/knowledge/review"}
+    | {"/admin/users", "/admin/shifts", "/admin/roster", "/announcements/manage"},
+    "auditor01": BASE | {"/audit", "/audit/errors"},
 }
 
 

@@ -3,6 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from kefu.core.search.ddl import include_name
 from kefu.db import make_engine
 from kefu.migrate import current_heads, upgrade
 from kefu.models import Base
@@ -20,7 +21,10 @@ def test_migrations_match_models(request, tmp_path):
     engine = make_engine(url)
     upgrade(engine)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name}),
+            Base.metadata,
+        )
     engine.dispose()
     assert diff == [], f"models and migrations differ — run scripts/make_migration.py: {diff}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.api.test_demo import EXPECTED
 from tests.browser.conftest import ARTIFACTS, sign_in
 
 
@@ -13,7 +14,7 @@ def _menu(page) -> set[str]:
 
 def test_each_role_sees_only_its_navigation(page, live_url):
     sign_in(page, live_url, "agent01")
-    assert _menu(page) == {"/", "/inbox"}
+    assert _menu(page) == EXPECTED["agent01"]
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     page.click("#user-menu")
     page.click("#logout-button")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from kefu.core.search.ddl import include_name
 from kefu.models import Base
 
 config = context.config
@@ -29,6 +30,8 @@ def _configure(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # The full-text index tables are dialect-specific DDL, not models (see kefu.core.search.ddl).
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

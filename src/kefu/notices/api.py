@@ -11,7 +11,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from kefu.core import events
 from kefu.db import db
-from kefu.notices import service
+from kefu.notices import announcement_stream, service
 from kefu.notices.models import Notification
 from kefu.notices.schemas import InboxPage, MarkRead, MarkReadResult, MessageSend, NotificationRead
 from kefu.web.deps import CurrentActor, Requires, SessionDep
@@ -65,13 +65,20 @@ def _unread(user_id: int) -> int:
 
 @router.get("/stream", include_in_schema=True)
 async def stream(request: Request, actor: CurrentActor) -> EventSourceResponse:
-    """Server-sent events: `notification` when a message arrives, `unread` when the count changes."""
+    """Server-sent events: `notification` when a message arrives, `unread` when the count changes;
+    announcements as `announcement_stream` describes."""
     user_id = actor.user.id
 
     async def generate() -> AsyncIterator[dict[str, str]]:
+        yield await announcement_stream.opening(user_id)
         yield {"event": "unread", "data": json.dumps({"unread": await asyncio.to_thread(_unread, user_id)})}
         async for event in events.hub.subscribe():
             if not event.reaches(user_id):
+                continue
+            if event.type in announcement_stream.TYPES:
+                message = await announcement_stream.relay(event, user_id)
+                if message is not None:
+                    yield message
                 continue
             if event.type == service.NOTIFICATION_CREATED:
                 unread = await asyncio.to_thread(_unread, user_id)

@@ -43,3 +43,28 @@ purge_task = task(name="notices.purge_read")(purge_read_notifications)
 nightly_purge = periodic(crontab(hour="3", minute="17"), name="notices.purge_read_nightly")(
     purge_read_notifications
 )
+
+
+def deliver_due_announcements() -> int:
+    """Tell recipients of announcements whose validity window has opened since publishing; each in
+    its own unit of work, so one failure neither blocks nor undoes the others. Idempotent."""
+    from kefu.notices import announcements
+
+    now = clock.now()
+    with db.unit_of_work() as session:
+        due = announcements.due_for_delivery(session, now)
+    delivered = 0
+    for announcement_id in due:
+        try:
+            with db.unit_of_work() as session:
+                delivered += announcements.deliver(session, announcement_id, now)
+        except Exception:
+            log.exception("delivering announcement %s failed", announcement_id)
+    if delivered:
+        log.info("delivered %s scheduled announcement(s)", delivered)
+    return delivered
+
+
+announcements_every_minute = periodic(crontab(minute="*"), name="notices.deliver_announcements")(
+    deliver_due_announcements
+)

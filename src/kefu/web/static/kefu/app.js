@@ -48,6 +48,12 @@
     source.addEventListener("unread", function (e) {
       setBadge(JSON.parse(e.data).unread);
     });
+    // Announcements: handled by announcements.js.
+    ["announcements", "announcement", "announcement_withdrawn", "announcements_unread"].forEach(function (name) {
+      source.addEventListener(name, function (e) {
+        document.body.dispatchEvent(new CustomEvent("kefu:" + name, { detail: JSON.parse(e.data) }));
+      });
+    });
   }
 
   window.kefu = { setBadge: setBadge, toast: toast };
