@@ -24,6 +24,7 @@ from kefu.tickets.schemas import (
     AttachmentRead,
     Box,
     CompleteAction,
+    ContactRead,
     Counts,
     DispatchAction,
     FollowUp,
@@ -82,6 +83,21 @@ def detail(session: Session, actor: Actor, ticket: Ticket) -> TicketDetail:
                 for line in queries.log(session, ticket)
             ],
             "attachments": [AttachmentRead.model_validate(a) for a in queries.attachments(session, ticket)],
+            "contacts": [
+                ContactRead(
+                    id=c.record.id,
+                    channel=c.record.channel,
+                    direction=c.record.direction,
+                    started_at=c.record.started_at,
+                    ended_at=c.record.ended_at,
+                    agent_id=c.record.agent_id,
+                    agent_name=c.agent_name,
+                    remote_address=c.record.remote_address,
+                    summary=c.record.summary,
+                    call_id=c.record.call_id,
+                )
+                for c in queries.contacts(session, ticket)
+            ],
         }
     )
 

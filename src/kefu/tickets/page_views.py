@@ -438,6 +438,8 @@ def detail(session: Session, actor: Actor, ticket: Ticket) -> dict[str, Any]:
         else [],
         "log": _log(session, ticket, flow["instance"], files),
         "attachments": files,
+        "contacts": queries.contacts(session, ticket),
+        "channel_labels": labels(session, CHANNEL),
         "human_size": storage.human_size,
         "tracking_results": TRACKING_RESULTS,
         **flow,

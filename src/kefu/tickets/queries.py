@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core import clock
 from kefu.core.permissions import Actor
+from kefu.customers.contacts.models import ContactRecord, ContactTicket
 from kefu.org.models import Department, User
 from kefu.tickets import access, service
 from kefu.tickets.models import Ticket, TicketAttachment, TicketLog, TicketStatus, TicketTracking
@@ -220,3 +221,22 @@ def names(session: Session, user_ids: set[int | None]) -> dict[int, str]:
 
 def by_serial(session: Session, actor: Actor, serial: str) -> Ticket | None:
     return session.scalars(access.restrict(select(Ticket).where(Ticket.serial == serial), actor)).first()
+
+
+@dataclass
+class ContactLine:
+    record: ContactRecord
+    agent_name: str
+
+
+def contacts(session: Session, ticket: Ticket) -> list[ContactLine]:
+    """The contact records (接触记录) linked to the ticket: the calls, emails, visits it came from or
+    led to, newest first."""
+    stmt = (
+        select(ContactRecord, User.name)
+        .join(ContactTicket, ContactTicket.contact_id == ContactRecord.id)
+        .outerjoin(User, User.id == ContactRecord.agent_id)
+        .where(ContactTicket.ticket_id == ticket.id)
+        .order_by(ContactRecord.started_at.desc(), ContactRecord.id.desc())
+    )
+    return [ContactLine(record, name or "") for record, name in session.execute(stmt).tuples()]

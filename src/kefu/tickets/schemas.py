@@ -149,10 +149,26 @@ class AttachmentRead(BaseModel):
     uploaded_at: datetime
 
 
+class ContactRead(BaseModel):
+    """A contact record linked to the ticket."""
+
+    id: int
+    channel: str
+    direction: str
+    started_at: datetime
+    ended_at: datetime | None
+    agent_id: int | None
+    agent_name: str
+    remote_address: str
+    summary: str
+    call_id: str | None
+
+
 class TicketDetail(TicketRead):
     actions: list[ActionRead]
     log: list[LogRead]
     attachments: list[AttachmentRead]
+    contacts: list[ContactRead]
 
 
 class Counts(BaseModel):
