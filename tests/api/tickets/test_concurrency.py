@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from kefu.core.errors import Conflict
@@ -17,7 +17,7 @@ from kefu.db import make_engine
 from kefu.migrate import upgrade
 from kefu.org.config.dictionary import seed_defaults
 from kefu.org.models import User
-from kefu.tickets import presets, service, tracking
+from kefu.tickets import numbering, presets, service, tracking
 from kefu.tickets.models import Ticket, TicketLog, TicketUrge
 from tests.api.tickets.conftest import AGENT, HANDLER
 from tests.support import Factory
@@ -37,6 +37,7 @@ def pg(request: pytest.FixtureRequest) -> Any:
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=N + 2)
     yield sessionmaker(engine, expire_on_commit=False)
     engine.dispose()
+    numbering.dispose()
 
 
 def _setup(make: sessionmaker[Session]) -> tuple[int, int, int, list[int]]:
@@ -125,3 +126,57 @@ def test_fifty_urges_at_once_lose_none(pg):
         ticket = s.get(Ticket, ticket_id)
         urges = s.scalar(select(func.count()).where(TicketUrge.ticket_id == ticket_id))
         assert urges == N and ticket.urge_count == N
+
+
+def test_registrations_of_one_type_do_not_queue_on_the_serial_counter(pg):
+    """The counter row is bumped in a short transaction of its own: a registration still open does
+    not make the next one wait (it used to, for its whole transaction)."""
+    ticket_id, _, _, agent_ids = _setup(pg)
+    with pg() as s:
+        first = s.get(Ticket, ticket_id)
+        type_id, serial = first.type_id, first.serial
+    assert serial.endswith("-000001")  # the type was created in the same transaction: counted there
+    with pg() as a, pg() as b:
+        factory_a, factory_b = Factory(a), Factory(b)
+        ticket_type = a.get(Ticket, ticket_id).ticket_type
+        open_one = service.register(
+            a,
+            actor=factory_a.actor(a.get(User, agent_ids[1])),
+            ticket_type=ticket_type,
+            channel="phone",
+            subject="未提交",
+        )
+        a.flush()
+        b.execute(text("SET lock_timeout = '2s'"))  # waiting on a's counter row would fail here
+        other = service.register(
+            b,
+            actor=factory_b.actor(b.get(User, agent_ids[2])),
+            ticket_type=b.get(type(ticket_type), type_id),
+            channel="phone",
+            subject="已提交",
+        )
+        b.commit()
+        assert (open_one.serial[-6:], other.serial[-6:]) == ("000002", "000003")
+        a.rollback()  # a failed registration leaves a gap, as a sequence does
+    with pg() as s:
+        serials = sorted(s.scalars(select(Ticket.serial).where(Ticket.type_id == type_id)))
+    assert [x[-6:] for x in serials] == ["000001", "000003"]
+
+
+def test_a_type_created_in_the_registering_transaction_numbers_in_line(pg):
+    """Type and tickets in one transaction (a demo seed, an import): the counter row is that
+    transaction's own, so the serials are counted there — never waiting on itself."""
+    with pg() as s:
+        seed_defaults(s)
+        factory = Factory(s)
+        admin = factory.actor(factory.user(admin=True))
+        agent = factory.actor(factory.user(AGENT))
+        ticket_type = presets.standard_type(s, actor=admin, code="INLINE")
+        serials = [
+            service.register(
+                s, actor=agent, ticket_type=ticket_type, channel="phone", subject=f"第{i}单"
+            ).serial
+            for i in range(3)
+        ]
+        s.commit()
+    assert [x[-6:] for x in serials] == ["000001", "000002", "000003"]
