@@ -22,14 +22,11 @@ from kefu.audit import service as audit
 from kefu.core import clock, events, i18n, storage
 from kefu.core.errors import Conflict, FieldError, FieldErrors, NotFound, PermissionDenied
 from kefu.core.permissions import Actor
-from kefu.customers import access as customer_access
-from kefu.customers.models import Customer
-from kefu.customers.phones import ticket_form
 from kefu.notices.service import notify
 from kefu.org.config import dictionary_cache
 from kefu.org.models import Department
 from kefu.settings import get_settings
-from kefu.tickets import access, formdef, formvalues, numbering
+from kefu.tickets import access, customer_profile, formdef, formvalues, numbering
 from kefu.tickets.models import (
     CaseTemplate,
     Ticket,
@@ -342,15 +339,13 @@ def register(
     if nature is not None and nature not in _codes(session, "case_nature"):
         errors.append(FieldError("nature", "Choose one of the offered values"))
     if customer_id is not None:
-        known = _customer(session, actor, customer_id)
+        known = customer_profile.contact_of(session, actor, customer_id)
         if known is None:
             errors.append(FieldError("customer_id", "No such customer"))
         else:  # what the caller left empty comes from the customer's profile
             customer_name = customer_name or known.name
-            customer_phone = customer_phone or _primary_phone(known)
-            customer_email = customer_email or next(
-                (e.address for e in sorted(known.emails, key=lambda e: not e.is_primary)), ""
-            )
+            customer_phone = customer_phone or known.phone
+            customer_email = customer_email or known.email
     phone = clean_text(customer_phone, 40)
     if phone:
         try:
@@ -430,22 +425,6 @@ def register(
         ),
     )
     return ticket
-
-
-def _customer(session: Session, actor: Actor, customer_id: int) -> Customer | None:
-    """The customer, if the registering person may see it (else it does not exist for them)."""
-    try:
-        return customer_access.customer(session, actor, customer_id)
-    except NotFound:
-        return None
-
-
-def _primary_phone(customer: Customer) -> str:
-    for phone in sorted(customer.phones, key=lambda p: not p.is_primary):
-        found = ticket_form(phone.e164)
-        if found:
-            return found
-    return ""
 
 
 def flow_data(ticket: Ticket, ticket_type: TicketType) -> dict[str, Any]:
