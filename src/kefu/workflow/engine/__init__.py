@@ -4,10 +4,12 @@
   the kefu contract (`docs/workflow-bpmn.md`) at import/publish.
 - `parse(xml) -> ParsedFlow` — spec JSON to store once per template version, plus node settings.
 - `Engine().start(spec_json, data)` / `Engine().restore(spec_json, state_json)` -> `Instance` —
-  ready tasks, complete with a state, timers, return, cancel, `dump()` of the state only.
+  ready tasks, complete with a state, timers, return, cancel, `dump()` of the state only;
+  `NoParticipants` when a step would enter a countersign that has nobody to sign.
 - `safe_eval` — the restricted expression language flows are written in.
 """
 
+from kefu.workflow.engine.countersign import NoParticipants
 from kefu.workflow.engine.model import (
     AssignRule,
     CountersignRule,
@@ -28,6 +30,7 @@ __all__ = [
     "Instance",
     "InvalidFlow",
     "LoadedSpec",
+    "NoParticipants",
     "NodeSettings",
     "ParsedFlow",
     "Problem",

@@ -34,6 +34,7 @@ CONDITIONAL_SOURCES = ("exclusiveGateway", "inclusiveGateway")
 _NO_PARTICIPANTS = lazy(
     "A countersign needs its participants as a collection (loopDataInputRef and inputDataItem)."
 )
+_NO_RULE = lazy("A countersign needs at least one assignment rule (kefu:assign) to name its participants.")
 _UNGUARDED_BRANCH = lazy(
     "Branch %(flow)s of gateway %(gateway)s needs a condition or must be the default flow."
 )
@@ -201,6 +202,10 @@ def _check_countersign(node_id: str, element: Any) -> list[Problem]:
         )
     if loop.find(bpmn("loopDataInputRef")) is None or loop.find(bpmn("inputDataItem")) is None:
         problems.append(Problem(node_id, _NO_PARTICIPANTS))
+    # Without a rule nobody is named unless every caller supplies the list itself (tickets never
+    # do), and a countersign without participants is never entered (WF-9): refuse it now.
+    if element.find(f"{bpmn('extensionElements')}/{kefu('node')}/{kefu('assign')}") is None:
+        problems.append(Problem(node_id, _NO_RULE))
     return problems
 
 

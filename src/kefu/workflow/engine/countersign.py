@@ -14,6 +14,11 @@ node's first declared state is the *pass* state (e.g. `approved`); a node withou
 Ties between other states go to the state declared first. The outcome becomes `kefu_state` of the
 node, so the following gateway routes on it like on any task; every vote is recorded in the data
 under `kefu_countersign[node_id]`.
+
+A countersign is never entered without participants (WF-9): BPMN would complete a multi-instance
+task over an empty collection at once, and the gateway after it would then decide on an empty tally
+a case nobody looked at. The engine raises `NoParticipants` instead, and the step that led there
+fails as a whole.
 """
 
 from __future__ import annotations
@@ -26,6 +31,19 @@ from kefu.workflow.engine.model import CountersignRule
 
 VOTE_KEY = "kefu_vote"
 RECORD_KEY = "kefu_countersign"
+
+
+class NoParticipants(RuntimeError):
+    """The flow reached countersign `node_id` (named `name`) with nobody in its participant collection.
+
+    Raised while the engine runs a step, before the countersign or anything after it runs; the
+    instance the step ran on is left mid-step and must be discarded (restore it from its stored state).
+    """
+
+    def __init__(self, node_id: str, name: str) -> None:
+        super().__init__(f"countersign {node_id!r} ({name}) has no participants")
+        self.node_id = node_id
+        self.name = name
 
 
 @dataclass(frozen=True)

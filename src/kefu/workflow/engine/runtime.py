@@ -64,7 +64,10 @@ class Engine:
         self.now = now
 
     def start(self, spec_json: str, data: Mapping[str, Any] | None = None) -> Instance:
-        """A new instance of the flow, run up to its first waiting tasks; `data` is the initial task data."""
+        """A new instance of the flow, run up to its first waiting tasks; `data` is the initial task data.
+
+        `countersign.NoParticipants` if the flow would enter a countersign with nobody to sign.
+        """
         loaded = load_spec(spec_json)
         initial = dict(data or {})
         _check_data(initial)
@@ -95,7 +98,11 @@ class Engine:
 
 
 class Instance:
-    """One running flow. Mutating methods run the engine to the next waiting point before returning."""
+    """One running flow. Mutating methods run the engine to the next waiting point before returning.
+
+    Each of them raises `countersign.NoParticipants` when the flow would enter a countersign with
+    nobody in its collection; the instance is then mid-step and must be discarded.
+    """
 
     def __init__(self, loaded: LoadedSpec, workflow: BpmnWorkflow) -> None:
         self.spec = loaded
@@ -155,7 +162,8 @@ class Instance:
         `data` is merged into the task data; `state` becomes `kefu_state`. For a countersign
         instance, `opinion` is recorded with the vote (other nodes keep opinions in the ticket).
         ValueError if the task is not ready, the state is not one of the node's, or data uses a
-        reserved name.
+        reserved name; `countersign.NoParticipants` if the flow would go on into a countersign with
+        nobody in its collection (then discard this instance: the stored state is still the valid one).
         """
         task = self._ready_task(task_id)
         node = self.spec.nodes[task.task_spec.bpmn_id]
@@ -279,8 +287,20 @@ class Instance:
 
     def _run_engine(self) -> None:
         self._forget_removed_waiters()
-        self.workflow.do_engine_steps(did_complete_task=self._trail)
+        self.workflow.do_engine_steps(
+            will_complete_task=self._refuse_empty_countersign, did_complete_task=self._trail
+        )
         self._forget_removed_waiters()
+
+    def _refuse_empty_countersign(self, task: Any) -> None:
+        # A multi-instance task over an empty collection is ready to complete as soon as it is
+        # reached; for a countersign that would decide on an empty tally. Stop before it runs.
+        spec = task.task_spec
+        if not isinstance(spec, MultiInstanceTask):
+            return
+        node = self.spec.nodes.get(spec.bpmn_id)
+        if node is not None and node.countersign is not None and countersign.participants_total(task) == 0:
+            raise countersign.NoParticipants(node.node_id, node.name)
 
     def _trail(self, task: Any) -> None:
         spec = task.task_spec

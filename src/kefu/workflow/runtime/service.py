@@ -297,10 +297,14 @@ def return_to_node(
 
 def _return(session: Session, instance: FlowInstance, node_id: str, text: str, *, actor: Actor) -> None:
     flow = sync.restore(instance)
-    try:
-        flow.return_to(node_id)
-    except ValueError:
-        raise FieldError("node_id", "The flow has not passed through this node") from None
+
+    def step() -> None:
+        try:
+            flow.return_to(node_id)
+        except ValueError:
+            raise FieldError("node_id", "The flow has not passed through this node") from None
+
+    sync.run(step)  # a countersign with nobody left to sign is refused like any other step
     sync.event(session, instance, EventAction.RETURNED, actor=actor, node_id=node_id, comment=text)
     prefer = {node_id: assignment.last_handler(session, instance, node_id)}
     sync.persist(session, instance, flow, actor=actor, prefer=prefer)

@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from kefu.core import clock, events
 from kefu.core.errors import Conflict, FieldError
 from kefu.core.permissions import Actor
-from kefu.workflow.engine import Engine, Instance, NodeSettings, ReadyTask
+from kefu.workflow.engine import Engine, Instance, NodeSettings, NoParticipants, ReadyTask
 from kefu.workflow.runtime import assignment, limits, messages, subjects
 from kefu.workflow.runtime.models import (
     ACTIVE_TASK,
@@ -78,11 +78,24 @@ def _spec_json(instance: FlowInstance) -> str:
 
 def run(step: Callable[[], Any]) -> Any:
     """Run one engine call; a flow that cannot go on (a gateway without a matching condition,
-    a countersign without participants) is a 409 naming the reason, not a server error."""
+    a countersign without participants) is a 409 naming the reason, not a server error.
+
+    The services write nothing of a step before its engine call succeeds, and the unit of work is
+    rolled back on the error: a refused step leaves nothing behind (the preceding task stays open,
+    no history, no audit, the stored engine state unchanged)."""
     try:
         return step()
     except (FieldError, Conflict):
         raise
+    except NoParticipants as exc:
+        # Exception path (WF-9): a countersign is never decided on an empty tally.
+        log.info("engine step refused: %s", exc)
+        raise Conflict(
+            "The countersign %(name)s has no participants: no active user matches its assignment "
+            "rules, so the flow cannot go on to it. Nothing was saved.",
+            name=exc.name,
+            node=exc.node_id,
+        ) from None
     except Exception as exc:
         log.warning("engine step failed: %s", exc, exc_info=True)
         raise Conflict("The flow cannot go on: %(reason)s", reason=str(exc)) from exc
