@@ -1,0 +1,1 @@
+"""Call center: CTI events, agents, queues, ACD, IVR, recordings, outbound, wallboard."""
