@@ -29,6 +29,8 @@ def routers() -> list[APIRouter]:
     # Imported here so that importing kefu.app stays cheap for the CLI.
     from kefu.audit import api as audit_api
     from kefu.audit import pages as audit_pages
+    from kefu.callcenter import api as callcenter_api
+    from kefu.callcenter import pages as callcenter_pages
     from kefu.core.search import api as search_api
     from kefu.core.search import pages as search_pages
     from kefu.customers import api as customers_api
@@ -80,6 +82,9 @@ def routers() -> list[APIRouter]:
         roster_pages.router,
         notices_api.router,
         notices_pages.router,
+        callcenter_api.router,
+        callcenter_api.zammad_router,
+        callcenter_pages.router,
         # The publisher's routes first: "/announcements/manage" would otherwise match "/{announcement_id}".
         announcements_api.manage_router,
         announcements_api.router,

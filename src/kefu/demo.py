@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu import bootstrap
+from kefu.callcenter import demo as callcenter_demo
 from kefu.core import security
 from kefu.customers.demo_data import seed_demo_customers
 from kefu.knowledge import demo as knowledge_demo
@@ -44,6 +45,9 @@ GROUPS = [
             "customers.contact",
             "customers.business",
             "customers.config",
+            "callcenter.agent",
+            "callcenter.calls",
+            "callcenter.monitor",
         ],
     ),
     ("audit", "审计", ["audit.log", "audit.errors"]),
@@ -53,11 +57,15 @@ AGENT_TICKETS = [
     *(f"tickets.ticket.{op}" for op in ("view", "create", "handle", "urge", "track")),
     "tickets.callback.view",
     "tickets.callback.handle",
+    "callcenter.agent.use",
 ]
 LEADER_TICKETS = [
     *(f"tickets.ticket.{op}" for op in ("view", "create", "handle", "dispatch", "manage", "urge", "track")),
     *(f"tickets.callback.{op}" for op in ("view", "assign", "handle")),
     "tickets.config.view",
+    "callcenter.agent.use",
+    "callcenter.calls.view",
+    "callcenter.monitor.view",
 ]
 BACKOFFICE_TICKETS = [f"tickets.ticket.{op}" for op in ("view", "handle", "urge", "track")]
 
@@ -180,6 +188,7 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
     ticket_demo.seed(session, admin=users["admin"], users=users, handling_department=depts["KF-BO"])
     knowledge_demo.seed(session, admin=users["admin"], users=users, maintaining_department=depts["KF-KB"])
     announcement_demo.seed(session)
+    callcenter_demo.seed(session, users=users)
     agents = [users[name] for name in ("agent01", "agent02", "leader01")]
     seed_demo_customers(session, admin=users["admin"], agents=agents)
     return accounts

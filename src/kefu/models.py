@@ -1,6 +1,7 @@
 """Every table of kefu, imported in one place so that metadata (and Alembic) sees them all."""
 
 from kefu.audit.models import AuditLog, ErrorLog
+from kefu.callcenter.models import Agent, AgentStateSpan, Call, CallEvent, CallQueue, QueueMember
 from kefu.core.search.models import SearchDictionaryState, SearchDocument, SearchWord
 from kefu.customers.adapters.models import BusinessSystem
 from kefu.customers.contacts.models import ContactRecord, ContactTicket
@@ -52,6 +53,8 @@ from kefu.workflow.runtime.models import FlowEvent, FlowInstance, FlowTask, Flow
 
 __all__ = [
     "Account",
+    "Agent",
+    "AgentStateSpan",
     "Announcement",
     "AnnouncementAttachment",
     "AnnouncementRecipient",
@@ -63,6 +66,9 @@ __all__ = [
     "Base",
     "BusinessCategory",
     "BusinessSystem",
+    "Call",
+    "CallEvent",
+    "CallQueue",
     "CallbackTask",
     "CaseTemplate",
     "ContactRecord",
@@ -93,6 +99,7 @@ __all__ = [
     "Notification",
     "ParameterHistory",
     "Question",
+    "QueueMember",
     "Role",
     "RosterEntry",
     "SearchDictionaryState",

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # Trust X-Forwarded-For from these proxies (comma-separated IPs) to learn the client IP.
     trusted_proxies: str = "127.0.0.1"
     sql_echo: bool = False
+    cti_adapter: str = Field(
+        default="simulated",
+        description="Where the agent desk's call controls go: `simulated` (demos, tests) or `none`.",
+    )
     storage_dir: Path | None = Field(
         default=None, description="Where uploaded files are stored; empty means data_dir/files."
     )

@@ -29,6 +29,12 @@ ANY_SIGNED_IN |= {
     ("POST", "/api/v1/announcements/{announcement_id}/read"),
     ("GET", "/api/v1/announcements/{announcement_id}/attachments/{attachment_id}"),
 }
+# A call I took part in (the service shows only those, or those within `callcenter.calls.view`).
+ANY_SIGNED_IN |= {("GET", "/api/v1/callcenter/calls/{call_pk}")}
+# The agent's event stream checks `callcenter.agent.use` inside (tests/api/callcenter: 403).
+ANY_SIGNED_IN |= {("GET", "/api/v1/callcenter/stream")}
+# Zammad's CTI push API carries its API token in the URL (tests/api/callcenter: 401, 403 and success).
+PUBLIC |= {("POST", "/api/v1/cti/{token}")}
 
 
 def api_routes() -> list[tuple[str, str, tuple[str, ...]]]:

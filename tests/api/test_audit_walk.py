@@ -184,7 +184,12 @@ READ_ONLY = {
     ("POST", "/api/v1/calendar/working-time-between"),
     ("POST", "/api/v1/workflow/builder/preview"),
 }
-MUTATING = sorted({(m, p) for m, p, _ in ROUTES if m in {"POST", "PUT", "PATCH", "DELETE"}} - READ_ONLY)
+# Machine-reported facts with an append-only log of their own instead of audit rows: every CTI event is
+# stored once in cc_call_event (tests/api/callcenter/test_cti.py counts them).
+OWN_EVENT_LOG = {("POST", "/api/v1/callcenter/cti/events"), ("POST", "/api/v1/cti/{token}")}
+MUTATING = sorted(
+    {(m, p) for m, p, _ in ROUTES if m in {"POST", "PUT", "PATCH", "DELETE"}} - READ_ONLY - OWN_EVENT_LOG
+)
 
 
 def _cal_shift(c: Ctx) -> Shift:
@@ -1033,6 +1038,94 @@ SCENARIOS.update(
             None,
         ),
         ("POST", "/api/v1/search/dictionary/reindex"): lambda c: ("/api/v1/search/dictionary/reindex", None),
+    }
+)
+
+
+def _cc_agent(c: Ctx, state: str = "ready", user: User | None = None, extension: str = "") -> Any:
+    """`user` (default: the admin) logged in to a queue of their own, in `state`."""
+    from kefu.callcenter import agents
+    from kefu.callcenter.models import AgentState, CallQueue, QueueMember
+    from kefu.org.config.dictionary import seed_defaults
+
+    seed_defaults(c.session)
+    user = user or c.admin
+    queue = CallQueue(code=f"walk{user.id}", name="walk")
+    c.session.add(queue)
+    c.session.flush()
+    c.session.add(QueueMember(queue_id=queue.id, user_id=user.id))
+    agent = agents.get(c.session, user.id)
+    agent.extension, agent.queue_ids = extension or f"9{user.id}", [queue.id]
+    agents.enter(c.session, agent, AgentState(state))
+    c.session.flush()
+    return queue
+
+
+def _cc_call(c: Ctx, *, answered: bool, held: bool = False) -> int:
+    """A call ringing at (or answered by) the admin, reported by the simulated PBX."""
+    import secrets
+
+    from kefu.callcenter import cti
+    from kefu.core import clock
+
+    _cc_agent(c)
+    call_id = "walk-" + secrets.token_hex(4)
+    kinds = [(cti.Kind.NEW_CALL, {"from_number": "13800138000", "offered_to": (c.admin.id,)})]
+    if answered:
+        kinds.append((cti.Kind.ANSWER, {"agent_id": c.admin.id}))
+    if held:
+        kinds.append((cti.Kind.HOLD, {"agent_id": c.admin.id}))
+    for kind, facts in kinds:
+        event = cti.CtiEvent(
+            kind=kind, call_id=call_id, occurred_at=clock.now(), event_id=kind.value, **facts
+        )
+        call = cti.ingest(c.session, event, source="walk").call
+    c.session.flush()
+    return call.id
+
+
+def _cc_colleague(c: Ctx) -> int:
+    other = c.factory.user(["callcenter.agent.use"])
+    _cc_agent(c, "ready", user=other)
+    return other.id
+
+
+CC = "/api/v1/callcenter"
+SCENARIOS.update(
+    {
+        ("POST", f"{CC}/agent/login"): lambda c: (
+            f"{CC}/agent/login",
+            {"extension": "9000", "queue_ids": [_cc_agent(c, "ready", extension="9999").id]},
+        ),
+        ("POST", f"{CC}/agent/ready"): lambda c: (_cc_agent(c, "not_ready"), (f"{CC}/agent/ready", None))[1],
+        ("POST", f"{CC}/agent/not-ready"): lambda c: (
+            _cc_agent(c, "ready"),
+            (f"{CC}/agent/not-ready", {"reason": "meal"}),
+        )[1],
+        ("POST", f"{CC}/agent/logout"): lambda c: (_cc_agent(c, "ready"), (f"{CC}/agent/logout", None))[1],
+        ("POST", f"{CC}/calls/{{call_pk}}/answer"): lambda c: (
+            f"{CC}/calls/{_cc_call(c, answered=False)}/answer",
+            None,
+        ),
+        ("POST", f"{CC}/calls/{{call_pk}}/hangup"): lambda c: (
+            f"{CC}/calls/{_cc_call(c, answered=True)}/hangup",
+            None,
+        ),
+        ("POST", f"{CC}/calls/{{call_pk}}/hold"): lambda c: (
+            f"{CC}/calls/{_cc_call(c, answered=True)}/hold",
+            None,
+        ),
+        ("POST", f"{CC}/calls/{{call_pk}}/unhold"): lambda c: (
+            f"{CC}/calls/{_cc_call(c, answered=True, held=True)}/unhold",
+            None,
+        ),
+        ("POST", f"{CC}/calls/{{call_pk}}/transfer"): lambda c: (
+            f"{CC}/calls/{_cc_call(c, answered=True)}/transfer",
+            {"to_agent_id": _cc_colleague(c)},
+        ),
+        ("POST", f"{CC}/dial"): lambda c: (_cc_agent(c, "ready"), (f"{CC}/dial", {"number": "13800138000"}))[
+            1
+        ],
     }
 )
 

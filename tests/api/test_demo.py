@@ -16,8 +16,9 @@ TICKET_SETUP = {
 }
 KNOWLEDGE = {"/knowledge", "/knowledge/questions"}
 CUSTOMERS = {"/customers", "/customers/contacts", "/customers/new"}
+CALL_CENTER = {"/callcenter/desk"}
 EXPECTED = {
-    "agent01": BASE | DESK | KNOWLEDGE | CUSTOMERS,
+    "agent01": BASE | DESK | KNOWLEDGE | CUSTOMERS | CALL_CENTER,
     "backoffice01": BASE | KNOWLEDGE | CUSTOMERS | {"/tickets"},
     "kbeditor01": BASE | KNOWLEDGE | {"/knowledge/categories", "/knowledge/manage", "/knowledge/review"},
     "leader01": BASE
@@ -25,6 +26,7 @@ EXPECTED = {
     | TICKET_SETUP
     | KNOWLEDGE
     | CUSTOMERS
+    | CALL_CENTER
     | {"/knowledge/manage", "/knowledge/review"}
     | {"/admin/users", "/admin/shifts", "/admin/roster", "/announcements/manage"},
     "auditor01": BASE | {"/audit", "/audit/errors"},

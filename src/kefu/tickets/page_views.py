@@ -40,6 +40,8 @@ REGISTER_KEYS = (
     "subject",
     "description",
     "department_id",
+    "customer_id",
+    "contact_id",
 )
 ACTION_LABELS = {
     "accept": lazy("Accept"),

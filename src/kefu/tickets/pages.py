@@ -263,6 +263,8 @@ def register(request: Request, session: SessionDep, actor: Requires(CREATE), for
             customer_phone=values["customer_phone"],
             customer_email=values["customer_email"],
             department_id=_int(values["department_id"]),
+            customer_id=_int(values["customer_id"]),
+            contact_id=_int(values["contact_id"]),
             fields=fields,
             attachment_ids=attachment_ids,
         )

@@ -29,6 +29,9 @@ class TicketCreate(BaseModel):
     )
     department_id: int | None = Field(default=None, description="Handling department (else the type's).")
     attachment_ids: list[int] = Field(default_factory=list, description="Files uploaded before, by me.")
+    contact_id: int | None = Field(
+        default=None, description="The contact record (e.g. the call) the ticket comes from; linked to it."
+    )
 
 
 class Versioned(BaseModel):

@@ -308,8 +308,12 @@ def register(
     case_template: CaseTemplate | None = None,
     department_id: int | None = None,
     attachment_ids: Sequence[int] = (),
+    contact_id: int | None = None,
 ) -> Ticket:
     """Register a ticket (信息登录, TKT-4) and start its type's flow; FieldErrors name every bad field.
+
+    `contact_id` names the interaction the ticket comes from (the call being handled): it is linked
+    to the ticket, and its customer fills in the customer when none is given.
 
     A case template (案例模板) prefills what the caller left empty; the type's form template checks
     the custom fields exactly as the form does.
@@ -338,6 +342,15 @@ def register(
     nature = (nature or "").strip() or None
     if nature is not None and nature not in _codes(session, "case_nature"):
         errors.append(FieldError("nature", "Choose one of the offered values"))
+    contact = None
+    if contact_id is not None:
+        contact = customer_profile.contact_record(session, actor, contact_id)
+        if contact is None:
+            errors.append(FieldError("contact_id", "No such contact record"))
+        elif customer_id is None and contact.customer_id is not None:
+            # The caller's customer, if the registering person may see them.
+            known_id = contact.customer_id
+            customer_id = known_id if customer_profile.contact_of(session, actor, known_id) else None
     if customer_id is not None:
         known = customer_profile.contact_of(session, actor, customer_id)
         if known is None:
@@ -407,6 +420,8 @@ def register(
     ]
     _attach(session, ticket, actor, [*attachment_ids, *in_fields], log=None)
     log_entry(session, ticket, actor, "created", comment=ticket.subject)
+    if contact is not None:
+        customer_profile.link_contact(session, record=contact, ticket_id=ticket.id)
     _start_flow(session, ticket, ticket_type, actor, version)
     audit_action(session, actor, ticket, "create", summary=ticket.subject, after={"type": ticket_type.code})
     events.on_commit(

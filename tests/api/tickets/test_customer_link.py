@@ -73,3 +73,32 @@ def test_the_detail_lists_the_linked_contact_records(desk, client):
     assert detail["contacts"][0]["agent_name"] == desk.agent.user.name
     page = client.get(f"/tickets/{t['id']}", headers=desk.agent.headers)
     assert page.status_code == 200 and "来电报障：宽带无法上网" in page.text
+
+
+def test_a_ticket_from_a_contact_is_linked_to_it_and_takes_its_customer(desk):
+    from kefu.customers.contacts import service as contacts
+
+    customer = _customer(desk)
+    agent = desk.factory.token_login(
+        desk.factory.user([*TICKET_RIGHTS, "customers.customer.view"], department=desk.front)
+    )
+    # The call center records the call being handled by this agent (no contact rights needed).
+    record = contacts.record_contact(
+        desk.session,
+        None,
+        customer_id=customer.id,
+        channel="phone",
+        direction="inbound",
+        agent_id=agent.user.id,
+        call_id="call-77",
+    )
+    t = desk.register(agent, contact_id=record.id, customer_name="", customer_phone="")
+    assert (t["customer_id"], t["customer_name"], t["customer_phone"]) == (customer.id, "孙丽", "13912345678")
+    assert [c["call_id"] for c in t["contacts"]] == ["call-77"]
+    desk.session.refresh(record)
+    assert [link.ticket_id for link in record.tickets] == [t["id"]]
+    # Someone else's call, or one that does not exist: 422 naming the field, and no ticket.
+    stranger = desk.factory.token_login(desk.factory.user(TICKET_RIGHTS, department=desk.front))
+    for who, contact_id in ((stranger, record.id), (agent, 999_999)):
+        r = desk.register(who, contact_id=contact_id, expect=422)
+        assert [d["loc"] for d in r["detail"]] == [["body", "contact_id"]]

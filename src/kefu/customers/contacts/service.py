@@ -198,6 +198,22 @@ def record_contact(
     return record
 
 
+def finish(
+    session: Session, *, record: ContactRecord, ended_at: datetime, agent_id: int | None = None
+) -> ContactRecord:
+    """Note the end of an interaction recorded while it went on (the call center, when a call ends);
+    also the agent who took it over, if another. Not audited: it completes what was recorded."""
+    ended_at = aware(ended_at) or ended_at
+    record.ended_at = max(ended_at, record.started_at)
+    record.duration_seconds = int((record.ended_at - record.started_at).total_seconds())
+    if agent_id is not None and agent_id != record.agent_id:
+        agent = session.get(User, agent_id)
+        if agent is not None:
+            record.agent_id, record.department_id = agent.id, agent.department_id
+    session.flush()
+    return record
+
+
 def link_tickets(
     session: Session, actor: Actor, *, record: ContactRecord, ticket_ids: Sequence[int]
 ) -> ContactRecord:

@@ -99,4 +99,19 @@ DEFAULTS: tuple[SeedType, ...] = (
             ("busy", "忙音", "Line busy"),
         ),
     ),
+    SeedType(
+        "not_ready_reason",
+        "示忙原因",
+        "座席未就绪（示忙）时选择的原因",
+        (
+            ("break", "小休", "Short break"),
+            ("meal", "就餐", "Meal"),
+            ("training", "培训", "Training"),
+            ("meeting", "会议", "Meeting"),
+            ("after_call", "话后整理", "After-call work"),
+            ("outbound", "外呼任务", "Outbound work"),
+            ("no_answer", "振铃未接", "Did not answer a call"),
+            ("other", "其他", "Other"),
+        ),
+    ),
 )
