@@ -146,7 +146,9 @@ def finish_wrap_ups(session: Session, now: datetime | None = None) -> int:
     """Make ready every agent whose wrap-up time is over (the monitor and the ACD call this)."""
     now = now or clock.now()
     due = session.scalars(
-        select(Agent).where(Agent.state == AgentState.WRAP_UP.value, Agent.wrap_up_until <= now)
+        select(Agent)
+        .where(Agent.state == AgentState.WRAP_UP.value, Agent.wrap_up_until <= now)
+        .with_for_update(skip_locked=True)  # another run (or the agent) is at it: leave it to them
     ).all()
     for agent in due:
         refresh(session, agent, now)

@@ -1,0 +1,24 @@
+"""Background work of the call center: every minute, make ready the agents whose wrap-up is over
+(the desk and the API also do it when they read an agent), so monitors and routing see them ready."""
+
+from __future__ import annotations
+
+import logging
+
+from kefu.callcenter import agents
+from kefu.core.jobs import crontab, periodic
+from kefu.db import db
+
+log = logging.getLogger(__name__)
+
+
+def finish_wrap_ups() -> int:
+    """Agents made ready; safe to run twice at once (each agent row is locked while it changes)."""
+    with db.unit_of_work() as session:
+        done = agents.finish_wrap_ups(session)
+    if done:
+        log.info("call center: %s agents ready after wrap-up", done)
+    return done
+
+
+wrap_ups_every_minute = periodic(crontab(minute="*"), name="callcenter.finish_wrap_ups")(finish_wrap_ups)
