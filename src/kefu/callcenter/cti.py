@@ -286,7 +286,6 @@ def _release_ringing(session: Session, call: Call, at: datetime, *, except_user:
 
 
 def _answered(session: Session, call: Call, user_id: int | None, at: datetime) -> None:
-    first = call.answered_at is None or at < call.answered_at
     call.answered_at = _earliest(call.answered_at, at)
     if user_id is None:
         return
@@ -297,7 +296,7 @@ def _answered(session: Session, call: Call, user_id: int | None, at: datetime) -
     if call.ended_at is None:
         agents.call_answered(session, user_id, call.id, at)
         _release_ringing(session, call, at, except_user=user_id)
-    if first and user_id not in (call.offered_to or []):
+    if user_id not in (call.offered_to or []):  # who took part keeps seeing the call
         call.offered_to = [*(call.offered_to or []), user_id]
 
 
