@@ -9,7 +9,9 @@ import uuid
 
 import httpx
 
+from kefu.tickets.demo import TYPE_CODE
 from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.test_ticket_workbench import _choose
 
 
 def test_a_call_pops_up_is_answered_and_becomes_a_ticket(page, live_url):
@@ -62,6 +64,11 @@ def test_a_call_pops_up_is_answered_and_becomes_a_ticket(page, live_url):
             page.click("#new-ticket-from-call")
         form = opened.value
         form.wait_for_selector("#register-form [data-from-contact]")
+        types = api.get("/api/v1/tickets/setup/types").json()
+        demo_type = next(t for t in types if t["code"] == TYPE_CODE)
+        if form.input_value("#f-type_id") != str(demo_type["id"]):  # other tests may add types
+            _choose(form, "#f-type_id", demo_type["id"])
+            form.wait_for_selector("#register-form [data-from-contact]")  # the call stays linked
         form.fill("#f-subject", "宽带频繁掉线")
         form.fill("#f-fields-service_number", "BB-20261122")
         form.fill("#f-fields-contact_phone", "13712345678")

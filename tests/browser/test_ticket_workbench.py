@@ -154,10 +154,18 @@ def _setup(base: str) -> dict:
 
 
 def _choose(page, select: str, value: int) -> None:
-    """Pick an option that reloads the registration form over htmx, and wait for the new form."""
-    page.evaluate("window.__form = document.getElementById('register-form')")
+    """Pick an option that reloads the registration form over htmx, and wait for the new form to
+    settle: only then has htmx bound the new form's controls (a change made earlier sends nothing)."""
+    page.evaluate(
+        """() => {
+            window.__form = document.getElementById('register-form');
+            window.__settled = false;
+            const settled = () => { window.__settled = true; };
+            document.body.addEventListener('htmx:afterSettle', settled, {once: true});
+        }"""
+    )
     page.select_option(select, str(value))
-    page.wait_for_function("() => !document.body.contains(window.__form)")
+    page.wait_for_function("() => !document.body.contains(window.__form) && window.__settled")
 
 
 def test_register_from_a_case_template_then_handle_it_in_the_workbench(browser, page, live_url):
