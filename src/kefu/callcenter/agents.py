@@ -33,7 +33,6 @@ AGENT_STATE = "agent.state"
 REASONS = "not_ready_reason"
 # States in which the agent is on (or just finishing) a call.
 ON_CALL = frozenset({AgentState.RINGING, AgentState.TALKING})
-LOGGED_IN = frozenset(set(AgentState) - {AgentState.OFFLINE})
 
 NOT_LOGGED_IN = lazy("Log in to the call center first")
 ON_A_CALL = lazy("Not while on a call")

@@ -29,7 +29,6 @@ from kefu.org.models import User
 
 NOT_RINGING_HERE = lazy("This call is not ringing at your phone")
 NOT_YOUR_CALL = lazy("You are not on this call")
-NOT_ANSWERED = lazy("The call has not been answered")
 ALREADY_HELD = lazy("The call is already on hold")
 NOT_HELD = lazy("The call is not on hold")
 CHOOSE_TARGET = lazy("Choose an agent or a queue to transfer to")

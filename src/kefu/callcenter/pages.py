@@ -9,9 +9,9 @@ answers with the panel again (with the message of a refused action beside it).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,13 +21,14 @@ from kefu.callcenter import access, agents, control, pop
 from kefu.callcenter.models import Agent, AgentState, Call, CallQueue
 from kefu.callcenter.permissions import USE
 from kefu.core import i18n
-from kefu.core.errors import FieldErrors, KefuError, NotFound
+from kefu.core.errors import KefuError, NotFound
 from kefu.core.i18n import lazy
 from kefu.core.permissions import Actor
 from kefu.org.config import dictionary
 from kefu.org.models import User
 from kefu.web import nav
 from kefu.web.deps import Requires, SessionDep
+from kefu.web.forms import FormDep, field_errors, optional_int
 from kefu.web.templating import render
 
 router = APIRouter(prefix="/callcenter", include_in_schema=False)
@@ -58,26 +59,6 @@ OUTCOME_LABELS = {
     "ivr": lazy("Self-service"),
 }
 RECENT_CALLS = 10
-
-
-async def _form(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(_form)]
-
-
-def _errors(exc: KefuError) -> dict[str, str]:
-    if isinstance(exc, FieldErrors):
-        return exc.by_field(i18n.gettext)
-    return {getattr(exc, "field", "_"): exc.render(i18n.gettext)}
-
-
-def _int(raw: object) -> int | None:
-    try:
-        return int(str(raw)) if raw not in (None, "") else None
-    except ValueError:
-        return None
 
 
 def _panel_context(session: Session, actor: Actor, errors: dict[str, str] | None = None) -> dict[str, Any]:
@@ -133,7 +114,7 @@ def panel(request: Request, session: SessionDep, actor: Requires(USE)) -> Respon
 
 
 def _call(session: Session, actor: Actor, form: FormData) -> Call:
-    call_pk = _int(form.get("call"))
+    call_pk = optional_int(form.get("call"))
     if call_pk is None:
         raise NotFound()
     return access.call(session, actor, call_pk)
@@ -144,7 +125,7 @@ ACTIONS: dict[str, Callable[[Session, Actor, FormData], object]] = {
         s,
         actor=a,
         extension=str(f.get("extension") or ""),
-        queue_ids=[q for q in (_int(v) for v in f.getlist("queue_ids")) if q is not None],
+        queue_ids=[q for q in (optional_int(v) for v in f.getlist("queue_ids")) if q is not None],
     ),
     "ready": lambda s, a, f: agents.ready(s, actor=a),
     "not-ready": lambda s, a, f: agents.not_ready(s, actor=a, reason=str(f.get("reason") or "")),
@@ -157,8 +138,8 @@ ACTIONS: dict[str, Callable[[Session, Actor, FormData], object]] = {
         s,
         actor=a,
         call=_call(s, a, f),
-        to_agent_id=_int(f.get("to_agent_id")),
-        to_queue_id=_int(f.get("to_queue_id")),
+        to_agent_id=optional_int(f.get("to_agent_id")),
+        to_queue_id=optional_int(f.get("to_queue_id")),
     ),
     "dial": lambda s, a, f: control.dial(s, actor=a, number=str(f.get("number") or "")),
 }
@@ -176,7 +157,7 @@ def act(request: Request, session: SessionDep, actor: Requires(USE), action: str
         if exc.status_code not in (409, 422):
             raise
         session.rollback()
-        context = _panel_context(session, actor, _errors(exc))
+        context = _panel_context(session, actor, field_errors(exc))
         return render(request, "callcenter/_panel.html", context, status_code=exc.status_code)
     session.flush()
     return render(request, "callcenter/_panel.html", _panel_context(session, actor))

@@ -21,6 +21,7 @@ from kefu.customers.contacts import service as contacts
 from kefu.customers.models import Customer, Subscriber, SubscriberKind
 from kefu.customers.pages import FormDep
 from kefu.web.deps import Requires, SessionDep
+from kefu.web.forms import field_errors
 from kefu.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,7 @@ def record_contact(
             session,
             actor,
             customer,
-            contact_errors=page_forms.errors_of(exc),
+            contact_errors=field_errors(exc),
             contact_values=values,
             status=422,
         )
@@ -284,7 +285,7 @@ def add_subscriber(
             raise
         session.rollback()
         customer = access.customer(session, actor, customer_id, access.EDIT)
-        errors = page_forms.errors_of(exc)
+        errors = field_errors(exc)
         return _subscriber_page(
             request,
             session,
@@ -346,7 +347,7 @@ def update_subscriber(
         session.rollback()
         customer = access.customer(session, actor, customer_id, access.EDIT)
         found = access.subscriber(session, actor, customer, subscriber_id)
-        errors = page_forms.errors_of(exc)
+        errors = field_errors(exc)
         return _subscriber_page(
             request,
             session,

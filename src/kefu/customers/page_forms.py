@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from kefu.core import i18n
-from kefu.core.errors import FieldErrors, KefuError, NotFound
+from kefu.core.errors import NotFound
 from kefu.core.i18n import lazy
 from kefu.customers import identity
 from kefu.customers.contacts.models import ContactChannel, ContactDirection
@@ -93,12 +93,6 @@ def number(value: str) -> int | None:
 
 def translated(labels: dict[Any, str]) -> list[tuple[str, str]]:
     return [(str(getattr(k, "value", k)), i18n.gettext(v)) for k, v in labels.items()]
-
-
-def errors_of(exc: KefuError) -> dict[str, str]:
-    if isinstance(exc, FieldErrors):
-        return exc.by_field(i18n.gettext)
-    return {getattr(exc, "field", "_"): exc.render(i18n.gettext)}
 
 
 def rows(form: FormData, prefix: str, keys: tuple[str, ...], main: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from kefu.customers.contacts import service as contacts
 from kefu.customers.models import Customer, CustomerKind, CustomerStatus
 from kefu.web import nav
 from kefu.web.deps import Requires, SessionDep
+from kefu.web.forms import field_errors
 from kefu.web.templating import env, render
 
 router = APIRouter(prefix="/customers", include_in_schema=False)
@@ -114,7 +115,7 @@ def create(request: Request, session: SessionDep, actor: Requires(access.CREATE)
             session,
             customer=None,
             values=values,
-            errors=page_forms.errors_of(exc),
+            errors=field_errors(exc),
             status=exc.status_code,
         )
     return RedirectResponse(f"/customers/{customer.id}", status_code=303)
@@ -180,7 +181,7 @@ def update(
             session,
             customer=customer,
             values=values,
-            errors=page_forms.errors_of(exc),
+            errors=field_errors(exc),
             status=exc.status_code,
         )
     return RedirectResponse(f"/customers/{customer.id}", status_code=303)

@@ -22,6 +22,7 @@ from kefu.customers.models import AttributeType, NumberFormat
 from kefu.customers.pages import FormDep
 from kefu.web import nav
 from kefu.web.deps import Requires, SessionDep
+from kefu.web.forms import field_errors
 from kefu.web.templating import render
 
 router = APIRouter(prefix="/customers", include_in_schema=False)
@@ -140,7 +141,7 @@ def add_kind(request: Request, session: SessionDep, actor: Requires(CONFIG_EDIT)
         return _kinds_page(
             request,
             session,
-            errors=page_forms.errors_of(exc),
+            errors=field_errors(exc),
             form_of="new",
             values=values,
             status=exc.status_code,
@@ -171,7 +172,7 @@ def add_attribute(
         return _kinds_page(
             request,
             session,
-            errors=page_forms.errors_of(exc),
+            errors=field_errors(exc),
             form_of=code,
             values=values,
             status=exc.status_code,
@@ -264,7 +265,7 @@ def configure(
         return _systems_page(
             request,
             session,
-            errors=page_forms.errors_of(exc),
+            errors=field_errors(exc),
             form_of=kind,
             values=values,
             status=exc.status_code,

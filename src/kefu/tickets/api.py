@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from kefu.core import storage
 from kefu.core.errors import FieldError, NotFound
 from kefu.core.permissions import Actor
-from kefu.tickets import access, queries, service, tracking
+from kefu.tickets import access, attachments, queries, service, tracking
 from kefu.tickets.models import CaseTemplate, Ticket, TicketAttachment, TicketType
 from kefu.tickets.schemas import (
     ActionRead,
@@ -349,7 +349,7 @@ def upload(
 ) -> AttachmentRead:
     """Upload a file: onto a ticket (`ticket_id`), or to name later in a registration or reply."""
     ticket = access.load(session, actor, ticket_id) if ticket_id is not None else None
-    row = service.upload(
+    row = attachments.upload(
         session,
         actor=actor,
         filename=file.filename or "",

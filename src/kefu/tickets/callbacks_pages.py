@@ -4,16 +4,16 @@ team leader's assign panel. Each action is the same service call as the API rout
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from kefu.core import clock, i18n
-from kefu.core.errors import FieldError, FieldErrors, KefuError, NotFound
+from kefu.core.errors import FieldError, KefuError, NotFound
 from kefu.core.i18n import lazy
 from kefu.core.permissions import Actor
 from kefu.org.config.dictionary_cache import items as dictionary_items
@@ -22,6 +22,7 @@ from kefu.tickets import callbacks
 from kefu.tickets.callbacks import ASSIGN, HANDLE, NOT_REACHED_REASON, SATISFACTION, VIEW
 from kefu.tickets.models import CallbackStatus
 from kefu.web.deps import Requires, SessionDep
+from kefu.web.forms import FormDep, field_errors
 from kefu.web.nav import NavItem, register
 from kefu.web.templating import render
 
@@ -48,13 +49,6 @@ TABS = {
     "assign": (lazy("Assign callbacks"), None, None),
 }
 DEFAULT_DAYS = 7
-
-
-async def _form(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(_form)]
 
 
 def _tabs(actor: Actor) -> list[tuple[str, str]]:
@@ -89,12 +83,6 @@ def _parse_day(value: Any, field: str, default: date) -> date:
         raise FieldError(field, "Enter a date as YYYY-MM-DD") from None
 
 
-def _errors(exc: KefuError) -> dict[str, str]:
-    if isinstance(exc, FieldErrors):
-        return exc.by_field(i18n.gettext)
-    return {getattr(exc, "field", "_"): exc.render(i18n.gettext)}
-
-
 def _assign_panel(
     session: Session, actor: Actor, values: dict[str, Any], errors: dict[str, str]
 ) -> dict[str, Any]:
@@ -108,7 +96,7 @@ def _assign_panel(
         values = {**values, "closed_from": closed_from.isoformat(), "closed_to": closed_to.isoformat()}
         found = callbacks.candidates(session, actor, closed_from=closed_from, closed_to=closed_to, limit=500)
     except FieldError as exc:
-        errors = {**_errors(exc), **errors}
+        errors = {**field_errors(exc), **errors}
     return {
         "candidates": found,
         "callers": callbacks.callers(session, actor),
@@ -186,7 +174,7 @@ def _failed(
     request: Request, session: Session, actor: Actor, tab: str, exc: KefuError, **extra: Any
 ) -> Response:
     session.rollback()
-    errors = _errors(exc)
+    errors = field_errors(exc)
     return _page(request, session, actor, tab=tab, errors=errors, status=exc.status_code, **extra)
 
 

@@ -11,7 +11,7 @@ the conflict (409). Forms post over htmx where it runs: the answer is the ticket
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,15 +20,16 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from kefu.core import i18n
-from kefu.core.errors import FieldError, FieldErrors, KefuError, NotFound
+from kefu.core.errors import FieldError, KefuError, NotFound
 from kefu.core.i18n import lazy
 from kefu.core.permissions import Actor
-from kefu.tickets import access, formdef, queries, service, tracking
+from kefu.tickets import access, attachments, formdef, queries, service, tracking
 from kefu.tickets import page_views as views
 from kefu.tickets.api import ANY_TICKET_RIGHT, CREATE, DISPATCH, HANDLE, MANAGE, TRACK, URGE
 from kefu.tickets.models import CaseTemplate, Ticket, TicketType
 from kefu.web import nav
 from kefu.web.deps import CurrentActor, Requires, SessionDep, require
+from kefu.web.forms import FormDep, field_errors, optional_int
 from kefu.web.templating import env, render
 
 env.filters["ticket_status"] = views.ticket_status
@@ -52,31 +53,13 @@ PAGE_SIZE = 50
 CHANGED = "ticketChanged"
 
 
-async def _form(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(_form)]
-
-
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
-
-
-def _int(value: object) -> int | None:
-    text = value.strip() if isinstance(value, str) else ""
-    return int(text) if text.isdigit() and len(text) < 19 else None
 
 
 def _text(form: Any, key: str) -> str:
     value = form.get(key)
     return value if isinstance(value, str) else ""
-
-
-def _errors(exc: KefuError) -> dict[str, str]:
-    if isinstance(exc, FieldErrors):
-        return exc.by_field(i18n.gettext)
-    return {getattr(exc, "field", "_"): exc.render(i18n.gettext)}
 
 
 # --- the workbench -------------------------------------------------------------------------------------
@@ -177,13 +160,13 @@ def _register_page(
 
 
 def _chosen_type(session: Session, raw: object) -> TicketType | None:
-    type_id = _int(raw)
+    type_id = optional_int(raw)
     found = session.get(TicketType, type_id) if type_id is not None else None
     return found if found is not None and found.enabled else None
 
 
 def _chosen_case(session: Session, ticket_type: TicketType | None, raw: object) -> CaseTemplate | None:
-    case_id = _int(raw)
+    case_id = optional_int(raw)
     case = session.get(CaseTemplate, case_id) if case_id is not None else None
     if case is None or ticket_type is None or case.type_id != ticket_type.id or not case.enabled:
         return None
@@ -223,7 +206,7 @@ def _uploads(session: Session, actor: Actor, form: FormData, name: str) -> list[
         if not isinstance(item, UploadFile) or not item.filename:
             continue  # an empty file input still sends a nameless part
         try:
-            row = service.upload(
+            row = attachments.upload(
                 session, actor=actor, filename=item.filename, content_type=item.content_type, stream=item.file
             )
         except FieldError as exc:
@@ -262,9 +245,9 @@ def register(request: Request, session: SessionDep, actor: Requires(CREATE), for
             customer_name=values["customer_name"],
             customer_phone=values["customer_phone"],
             customer_email=values["customer_email"],
-            department_id=_int(values["department_id"]),
-            customer_id=_int(values["customer_id"]),
-            contact_id=_int(values["contact_id"]),
+            department_id=optional_int(values["department_id"]),
+            customer_id=optional_int(values["customer_id"]),
+            contact_id=optional_int(values["contact_id"]),
             fields=fields,
             attachment_ids=attachment_ids,
         )
@@ -272,7 +255,7 @@ def register(request: Request, session: SessionDep, actor: Requires(CREATE), for
         if exc.status_code not in (409, 422):
             raise
         session.rollback()
-        errors = {_field_key(k): v for k, v in _errors(exc).items()}
+        errors = {_field_key(k): v for k, v in field_errors(exc).items()}
         shown = {**fields, **files}  # files cannot be shown again: they are chosen anew
         return _register_page(
             request,
@@ -326,7 +309,7 @@ Step = Callable[[Session, Actor, Ticket, FormData], Any]
 
 
 def _version(form: FormData) -> int:
-    found = _int(form.get("version"))
+    found = optional_int(form.get("version"))
     return found if found is not None else -1  # a form without its version is stale by definition
 
 
@@ -340,7 +323,7 @@ def _accept(session: Session, actor: Actor, ticket: Ticket, form: FormData) -> A
         actor=actor,
         ticket=ticket,
         expected_version=_version(form),
-        task_id=_int(form.get("task_id")),
+        task_id=optional_int(form.get("task_id")),
     )
 
 
@@ -350,7 +333,7 @@ def _complete(session: Session, actor: Actor, ticket: Ticket, form: FormData) ->
         actor=actor,
         ticket=ticket,
         state=_text(form, "state") or None,
-        task_id=_int(form.get("task_id")),
+        task_id=optional_int(form.get("task_id")),
         attachment_ids=_uploads(session, actor, form, "files"),
         **_step_args(form),
     )
@@ -367,9 +350,9 @@ def _transfer(session: Session, actor: Actor, ticket: Ticket, form: FormData) ->
         session,
         actor=actor,
         ticket=ticket,
-        user_id=_int(form.get("user_id")) if to_person else None,
-        department_id=None if to_person else _int(form.get("department_id")),
-        task_id=_int(form.get("task_id")),
+        user_id=optional_int(form.get("user_id")) if to_person else None,
+        department_id=None if to_person else optional_int(form.get("department_id")),
+        task_id=optional_int(form.get("task_id")),
         **_step_args(form),
     )
 
@@ -379,14 +362,14 @@ def _hand_back(session: Session, actor: Actor, ticket: Ticket, form: FormData) -
 
 
 def _dispatch(session: Session, actor: Actor, ticket: Ticket, form: FormData) -> Any:
-    user_id = _int(form.get("user_id"))
+    user_id = optional_int(form.get("user_id"))
     if user_id is None:
         raise FieldError("user_id", "Choose a person")
     return service.dispatch(
         session,
         actor=actor,
         ticket=ticket,
-        task_id=_int(form.get("task_id")) or 0,
+        task_id=optional_int(form.get("task_id")) or 0,
         user_id=user_id,
         **_step_args(form),
     )
@@ -460,11 +443,11 @@ def _failed(
 ) -> Response:
     """The ticket again: a conflict or refusal at the top, bad input beside the field of its form."""
     ticket = access.load(session, actor, ticket_id)
-    errors = {_field_key(k): v for k, v in _errors(exc).items()}
+    errors = {_field_key(k): v for k, v in field_errors(exc).items()}
     if not isinstance(exc, FieldError):
         errors = {"_": errors.popitem()[1]}
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-    failed = views.action_key(code, _int(form.get("task_id"))) if isinstance(exc, FieldError) else ""
+    failed = views.action_key(code, optional_int(form.get("task_id"))) if isinstance(exc, FieldError) else ""
     return _show(
         request, session, actor, ticket, status=exc.status_code, errors=errors, failed=failed, values=values
     )

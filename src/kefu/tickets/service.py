@@ -12,25 +12,23 @@ template's business; the ticket service only knows the generic task actions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from kefu.audit import service as audit
-from kefu.core import clock, events, i18n, storage
+from kefu.core import clock, events, i18n
 from kefu.core.errors import Conflict, FieldError, FieldErrors, NotFound, PermissionDenied
 from kefu.core.permissions import Actor
 from kefu.notices.service import notify
 from kefu.org.config import dictionary_cache
 from kefu.org.models import Department
-from kefu.settings import get_settings
-from kefu.tickets import access, customer_profile, formdef, formvalues, numbering
+from kefu.tickets import access, attachments, customer_profile, formdef, formvalues, numbering
 from kefu.tickets.models import (
     CaseTemplate,
     Ticket,
-    TicketAttachment,
     TicketLog,
     TicketStatus,
     TicketType,
@@ -146,7 +144,7 @@ def _codes(session: Session, dictionary: str) -> list[str]:
         return []
 
 
-def _begin(session: Session, ticket: Ticket, expected_version: int | None) -> None:
+def begin_change(session: Session, ticket: Ticket, expected_version: int | None) -> None:
     """Claim the ticket row for this action: a stale version is a 409 now, and a concurrent action on
     the same ticket waits here and then fails (its update matches no row)."""
     if expected_version is not None and expected_version != ticket.lock_version:
@@ -418,7 +416,7 @@ def register(
     in_fields = [
         i for e in elements if e.type is formdef.ElementType.ATTACHMENT for i in (cleaned.get(e.code) or [])
     ]
-    _attach(session, ticket, actor, [*attachment_ids, *in_fields], log=None)
+    attachments.attach(session, ticket, actor, [*attachment_ids, *in_fields], log=None)
     log_entry(session, ticket, actor, "created", comment=ticket.subject)
     if contact is not None:
         customer_profile.link_contact(session, record=contact, ticket_id=ticket.id)
@@ -495,7 +493,7 @@ def accept(
 ) -> Ticket:
     """Accept (签收) the ticket: take it from the pool, or acknowledge it was given to me."""
     require(actor, HANDLE)
-    _begin(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version)
     task = _my_task(session, ticket, actor, task_id)
     with runtime.audited_by_caller():
         runtime.claim_task(session, task=task, actor=actor)
@@ -518,13 +516,13 @@ def reply(
     text = clean_text(comment)
     if not text:
         raise FieldError("comment", "This field is required")
-    _begin(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version)
     if not ticket.is_active:
         raise Conflict("The ticket is no longer open")
     task = _my_task(session, ticket, actor, None)
     row = log_entry(session, ticket, actor, "replied", task=task, comment=text)
     session.flush()
-    _attach(session, ticket, actor, attachment_ids, log=row)
+    attachments.attach(session, ticket, actor, attachment_ids, log=row)
     tell(session, ticket, [ticket.creator_id], i18n.gettext("Reply on ticket %(serial)s"), actor=actor)
     audit_action(session, actor, ticket, "reply", summary=text[:200])
     return row
@@ -544,14 +542,14 @@ def complete(
     """Finish my step with one of its states: complete (完成), review pass / fail (审核), close (关闭) —
     whatever the node declares; the flow moves on."""
     require(actor, HANDLE)
-    _begin(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version)
     task = _my_task(session, ticket, actor, task_id)
     text = clean_text(comment)
     with runtime.audited_by_caller():
         runtime.complete_task(session, task=task, state=state, comment=text, data=None, actor=actor)
     row = log_entry(session, ticket, actor, "completed", task=task, state=task.state, comment=text)
     session.flush()
-    _attach(session, ticket, actor, attachment_ids, log=row)
+    attachments.attach(session, ticket, actor, attachment_ids, log=row)
     if ticket.status is TicketStatus.CLOSED:
         tell(session, ticket, [ticket.creator_id], i18n.gettext("Ticket %(serial)s is closed"), actor=actor)
     audit_action(session, actor, ticket, "complete", summary=f"{task.name} → {task.state}")
@@ -570,7 +568,7 @@ def transfer(
     task_id: int | None = None,
 ) -> Ticket:
     """Transfer (转办) my step — or, as a dispatcher, any open step — to a person or a department."""
-    _begin(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version)
     task = _task_to_move(session, actor, ticket, task_id)
     with runtime.audited_by_caller():
         runtime.transfer_task(
@@ -609,7 +607,7 @@ def hand_back(
 ) -> Ticket:
     """Hand my step back (退办): to whoever transferred it to me, else to the previous node's handler."""
     require(actor, HANDLE)
-    _begin(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version)
     task = _my_task(session, ticket, actor, None)
     with runtime.audited_by_caller():
         runtime.hand_back(session, task=task, comment=comment, actor=actor)
@@ -632,7 +630,7 @@ def dispatch(
     require(actor, DISPATCH)
     if not access.in_scope(session, actor, ticket, DISPATCH):
         raise PermissionDenied()
-    _begin(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version)
     task = next((t for t in active_tasks(session, ticket) if t.id == task_id), None)
     if task is None:
         raise Conflict("This step of the ticket is no longer open; reload it")
@@ -655,7 +653,7 @@ def _manage(session: Session, actor: Actor, ticket: Ticket, expected_version: in
     require(actor, MANAGE)
     if not access.in_scope(session, actor, ticket, MANAGE):
         raise PermissionDenied()
-    _begin(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version)
     return _instance(session, ticket)
 
 
@@ -721,7 +719,7 @@ def reopen(
     require(actor, MANAGE)
     if not access.in_scope(session, actor, ticket, MANAGE):
         raise PermissionDenied()
-    _begin(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version)
     if ticket.status is not TicketStatus.CLOSED:
         raise Conflict("Only a closed ticket can be reopened")
     ticket.reopen_count += 1
@@ -738,74 +736,3 @@ def _required(comment: str | None) -> str:
     if not text:
         raise FieldError("comment", "Give a reason")
     return text
-
-
-# --- attachments ---------------------------------------------------------------------------------------
-
-
-def _attach(
-    session: Session, ticket: Ticket, actor: Actor, attachment_ids: Sequence[int], *, log: TicketLog | None
-) -> list[TicketAttachment]:
-    """Link files I uploaded and that are not on a ticket yet to this ticket (and log entry)."""
-    ids = [i for i in dict.fromkeys(attachment_ids)]
-    if not ids:
-        return []
-    rows = list(
-        session.scalars(
-            select(TicketAttachment).where(
-                TicketAttachment.id.in_(ids),
-                TicketAttachment.uploaded_by_id == actor.user.id,
-                TicketAttachment.ticket_id.is_(None),
-            )
-        )
-    )
-    if len(rows) != len(ids):
-        raise FieldError("attachment_ids", "Only files you uploaded and not yet attached can be attached")
-    for row in rows:
-        row.ticket_id = ticket.id
-        row.log_id = log.id if log is not None else None
-    session.flush()
-    return rows
-
-
-def upload(
-    session: Session,
-    *,
-    actor: Actor,
-    filename: str,
-    content_type: str | None,
-    stream: BinaryIO,
-    ticket: Ticket | None = None,
-) -> TicketAttachment:
-    """Store an uploaded file (size and type limits of the deployment); on a ticket directly, or
-    unattached until a registration or reply names it. A failed request leaves no file behind."""
-    if not (actor.can(CREATE) or actor.can(HANDLE)):
-        raise PermissionDenied()
-    config = get_settings()
-    name = storage.check_upload(filename, content_type, allowed=config.attachment_types)
-    if ticket is not None:
-        _begin(session, ticket, None)
-    stored = storage.get_storage().put(stream, max_bytes=config.attachment_max_bytes)
-    storage.delete_on_rollback(session, stored.key)
-    row = TicketAttachment(
-        ticket_id=ticket.id if ticket is not None else None,
-        filename=name,
-        content_type=(content_type or "application/octet-stream")[:100],
-        size=stored.size,
-        sha256=stored.sha256,
-        storage_key=stored.key,
-        uploaded_by_id=actor.user.id,
-        uploaded_at=clock.now(),
-    )
-    session.add(row)
-    session.flush()
-    if ticket is not None:
-        log = log_entry(session, ticket, actor, "attached", comment=name, detail={"attachment_id": row.id})
-        session.flush()
-        row.log_id = log.id
-        audit_action(session, actor, ticket, "attach", summary=name)
-    else:
-        audit.record(
-            session, actor=actor, action="ticket.upload", function=FUNCTION, target=row, target_label=name
-        )
-    return row
