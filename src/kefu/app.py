@@ -47,6 +47,7 @@ def routers() -> list[APIRouter]:
     from kefu.knowledge import review_pages as knowledge_review_pages
     from kefu.knowledge.qa import api as knowledge_qa_api
     from kefu.knowledge.qa import pages as knowledge_qa_pages
+    from kefu.messaging import api as messaging_api
     from kefu.notices import announcements_api, announcements_pages
     from kefu.notices import api as notices_api
     from kefu.notices import pages as notices_pages
@@ -82,6 +83,7 @@ def routers() -> list[APIRouter]:
         roster_pages.router,
         notices_api.router,
         notices_pages.router,
+        messaging_api.router,
         callcenter_api.router,
         callcenter_api.zammad_router,
         callcenter_pages.router,

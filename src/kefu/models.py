@@ -25,10 +25,18 @@ from kefu.knowledge.models import (
     KnowledgeCategory,
     KnowledgeCategoryEditor,
     KnowledgeLog,
-    KnowledgeSend,
     VersionAttachment,
 )
 from kefu.knowledge.qa.models import Question
+from kefu.messaging.models import (
+    Batch,
+    BlacklistEntry,
+    DndEntry,
+    Gateway,
+    InboundEmail,
+    Message,
+    MessageTemplate,
+)
 from kefu.notices.announcement_models import Announcement, AnnouncementAttachment, AnnouncementRecipient
 from kefu.notices.models import Notification
 from kefu.org.calendar.models import HolidayOverride, RosterEntry, Shift, WorkingHoursSpan
@@ -64,6 +72,8 @@ __all__ = [
     "AttributeDefinition",
     "AuditLog",
     "Base",
+    "Batch",
+    "BlacklistEntry",
     "BusinessCategory",
     "BusinessSystem",
     "Call",
@@ -81,6 +91,7 @@ __all__ = [
     "Department",
     "DictItem",
     "DictType",
+    "DndEntry",
     "ErrorLog",
     "FlowEvent",
     "FlowInstance",
@@ -89,13 +100,16 @@ __all__ = [
     "FlowTemplate",
     "FlowVersion",
     "FormTemplate",
+    "Gateway",
     "HolidayOverride",
+    "InboundEmail",
     "IpRule",
     "KnowledgeAttachment",
     "KnowledgeCategory",
     "KnowledgeCategoryEditor",
     "KnowledgeLog",
-    "KnowledgeSend",
+    "Message",
+    "MessageTemplate",
     "Notification",
     "ParameterHistory",
     "Question",

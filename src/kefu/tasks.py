@@ -4,7 +4,7 @@ process (embedded consumer) and `kefu worker` know them all."""
 from kefu.callcenter import jobs as callcenter_jobs
 from kefu.core.search import jobs as search_jobs
 from kefu.knowledge import jobs as knowledge_jobs
-from kefu.knowledge import sending as knowledge_sending
+from kefu.messaging import jobs as messaging_jobs
 from kefu.notices import jobs as notices_jobs
 from kefu.tickets import service as tickets_service  # registers tickets as a flow subject (escalations)
 from kefu.workflow.runtime import jobs as workflow_jobs
@@ -12,7 +12,7 @@ from kefu.workflow.runtime import jobs as workflow_jobs
 __all__ = [
     "callcenter_jobs",
     "knowledge_jobs",
-    "knowledge_sending",
+    "messaging_jobs",
     "notices_jobs",
     "search_jobs",
     "tickets_service",

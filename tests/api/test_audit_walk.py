@@ -1130,6 +1130,105 @@ SCENARIOS.update(
 )
 
 
+def _msg_gateways(c: Ctx) -> None:
+    from kefu.messaging.models import Channel, Gateway, Implementation
+
+    for channel in Channel:
+        c.session.add(Gateway(channel=channel, implementation=Implementation.LOG))
+    c.session.flush()
+
+
+def _msg_failed(c: Ctx) -> int:
+    from kefu.messaging.models import Channel, Message, MessageStatus, Source
+
+    _msg_gateways(c)
+    row = Message(
+        channel=Channel.SMS,
+        recipient="138 0013 8000",
+        recipient_key="+8613800138000",
+        source=Source.MANUAL,
+        body="walk",
+        status=MessageStatus.FAILED,
+        created_by_id=c.admin.id,
+    )
+    c.session.add(row)
+    c.session.flush()
+    return row.id
+
+
+def _msg_template(c: Ctx) -> int:
+    from kefu.messaging.models import Channel, MessageTemplate
+
+    row = MessageTemplate(code=f"walk{c.admin.id}", name="walk", channel=Channel.SMS, body="您好")
+    c.session.add(row)
+    c.session.flush()
+    return row.id
+
+
+def _msg_dnd(c: Ctx) -> int:
+    from kefu.messaging.models import DndEntry
+
+    row = DndEntry(number_key="+8613900139000", number="139 0013 9000")
+    c.session.add(row)
+    c.session.flush()
+    return row.id
+
+
+def _msg_black(c: Ctx) -> int:
+    from kefu.messaging.models import BlacklistEntry
+
+    row = BlacklistEntry(number_key="+8613900139000", number="139 0013 9000", reason="walk")
+    c.session.add(row)
+    c.session.flush()
+    return row.id
+
+
+MSG = "/api/v1/messaging"
+READ_ONLY |= {("POST", f"{MSG}/templates/preview")}
+MUTATING = [r for r in MUTATING if r not in READ_ONLY]
+SCENARIOS.update(
+    {
+        ("POST", f"{MSG}/messages"): lambda c: (
+            _msg_gateways(c),
+            (f"{MSG}/messages", {"channel": "sms", "to": "13800138000", "body": "您好"}),
+        )[1],
+        ("POST", f"{MSG}/messages/{{message_id}}/retry"): lambda c: (
+            f"{MSG}/messages/{_msg_failed(c)}/retry",
+            None,
+        ),
+        ("POST", f"{MSG}/templates"): lambda c: (
+            f"{MSG}/templates",
+            {"code": "walk", "name": "walk", "channel": "sms", "body": "{{ customer.name }}您好"},
+        ),
+        ("PUT", f"{MSG}/templates/{{template_id}}"): lambda c: (
+            f"{MSG}/templates/{_msg_template(c)}",
+            {"code": "walk2", "name": "walk", "channel": "sms", "body": "您好！"},
+        ),
+        ("DELETE", f"{MSG}/templates/{{template_id}}"): lambda c: (
+            f"{MSG}/templates/{_msg_template(c)}",
+            None,
+        ),
+        ("POST", f"{MSG}/dnd"): lambda c: (f"{MSG}/dnd", {"number": "13800138000", "reason": "walk"}),
+        ("POST", f"{MSG}/dnd/import"): lambda c: (f"{MSG}/dnd/import", {"lines": "13800138000\n13900139000"}),
+        ("DELETE", f"{MSG}/dnd/{{entry_id}}"): lambda c: (f"{MSG}/dnd/{_msg_dnd(c)}", None),
+        ("POST", f"{MSG}/blacklist"): lambda c: (
+            f"{MSG}/blacklist",
+            {"number": "13800138000", "reason": "walk"},
+        ),
+        ("PUT", f"{MSG}/blacklist/{{entry_id}}"): lambda c: (
+            f"{MSG}/blacklist/{_msg_black(c)}",
+            {"level": "block", "reason": "again"},
+        ),
+        ("DELETE", f"{MSG}/blacklist/{{entry_id}}"): lambda c: (f"{MSG}/blacklist/{_msg_black(c)}", None),
+        ("PUT", f"{MSG}/gateways/{{channel}}"): lambda c: (f"{MSG}/gateways/sms", {"implementation": "log"}),
+        ("POST", f"{MSG}/gateways/{{channel}}/test"): lambda c: (
+            _msg_gateways(c),
+            (f"{MSG}/gateways/sms/test", {"to": "13800138000"}),
+        )[1],
+    }
+)
+
+
 def test_every_mutating_route_has_a_scenario():
     missing = [r for r in MUTATING if r not in SCENARIOS]
     assert not missing, f"mutating routes without an audit scenario: {missing}"

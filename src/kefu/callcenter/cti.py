@@ -184,6 +184,10 @@ def _identify(session: Session, call: Call) -> None:
     if not number or call.remote_key:
         return
     call.remote_key = phones.lookup_key(number) or ""
+    if call.remote_key and call.direction == Direction.IN:
+        from kefu.messaging import blacklist
+
+        blacklist.recognise(session, call.remote_key)  # one hit per call: the key is set once
     if call.remote_key and call.customer_id is None:
         from kefu.customers.search import find_by_phone
 

@@ -54,6 +54,11 @@ class PopContact(BaseModel):
     summary: str
 
 
+class PopBlacklist(BaseModel):
+    level: str  # block / flag
+    reason: str
+
+
 class PopRead(BaseModel):
     call_pk: int
     call_id: str
@@ -69,6 +74,7 @@ class PopRead(BaseModel):
     recent_contacts: list[PopContact]
     new_ticket_url: str
     new_customer_url: str
+    blacklist: PopBlacklist | None = None
 
 
 @dataclass
@@ -83,12 +89,17 @@ class Pop:
     recent: list[Any] = field(default_factory=list)
     new_ticket_url: str = ""
     new_customer_url: str = ""
+    blacklist: Any = None  # the caller's blacklist entry (黑名单), if listed
 
 
 def build(session: Session, actor: Actor, call: Call) -> Pop:
     number = call.from_number if call.direction == Direction.IN else call.to_number
     queue = session.get(CallQueue, call.queue_id) if call.queue_id else None
     found = Pop(call=call, number=number, queue=queue.name if queue else "")
+    if number and call.direction == Direction.IN:
+        from kefu.messaging import blacklist
+
+        found.blacklist = blacklist.lookup(session, number)
     if call.customer_id is not None and customer_access.can(
         session, actor, call.customer_id, customer_access.VIEW
     ):
@@ -160,4 +171,7 @@ def read(session: Session, actor: Actor, call: Call) -> PopRead:
         ],
         new_ticket_url=found.new_ticket_url,
         new_customer_url=found.new_customer_url,
+        blacklist=PopBlacklist(level=found.blacklist.level.value, reason=found.blacklist.reason)
+        if found.blacklist is not None
+        else None,
     )

@@ -42,11 +42,12 @@ from kefu.knowledge.schemas import (
     SearchPage,
     SearchParams,
     SendAction,
-    SendRead,
     Versioned,
     VersionRead,
     VersionSummary,
 )
+from kefu.messaging.models import Message
+from kefu.messaging.schemas import MessageRead
 from kefu.web.deps import Requires, SessionDep
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
@@ -146,23 +147,31 @@ def read_published(
     return published_view(session, article)
 
 
-@router.post("/published/{article_id}/send", response_model=SendRead, status_code=201)
-def send(session: SessionDep, actor: Requires(SEND), article_id: int, body: SendAction) -> SendRead:
-    """Send a public article to a customer by SMS or email (知识短信/邮件). Recorded as `queued` when
-    the deployment has a sender for the channel, else as `unsupported` — never as sent by pretence."""
+@router.post("/published/{article_id}/send", response_model=MessageRead, status_code=201)
+def send(session: SessionDep, actor: Requires(SEND), article_id: int, body: SendAction) -> MessageRead:
+    """Send a public article to a customer by SMS or email (知识短信/邮件) through the outbox: the
+    message is queued for the channel's gateway after the do-not-disturb check of the article's
+    business type (a warning must be confirmed with `confirm_dnd`)."""
     row = sending.send_knowledge(
-        session, actor, article_id, channel=body.channel, to=body.to, customer_id=body.customer_id
+        session,
+        actor,
+        article_id,
+        channel=body.channel,
+        to=body.to,
+        customer_id=body.customer_id,
+        template_id=body.template_id,
+        confirm_dnd=body.confirm_dnd,
     )
-    read = SendRead.model_validate(row)
-    read.note = sending_note(row.status.value)
+    read = MessageRead.model_validate(row)
+    read.note = sending_note(row)
     return read
 
 
-def sending_note(status: str) -> str:
+def sending_note(message: Message) -> str:
     from kefu.core import i18n
 
-    if status == "unsupported":
-        return i18n.gettext("No sender is connected for this channel yet; the request was recorded, not sent")
+    if message.dnd_note:
+        return i18n.gettext("Queued for sending; the do-not-disturb warning was confirmed")
     return i18n.gettext("Queued for sending")
 
 

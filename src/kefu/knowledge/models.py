@@ -248,33 +248,3 @@ class KnowledgeLog(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(default=clock.now)
-
-
-class SendStatus(StrEnum):
-    QUEUED = "queued"  # a sender for the channel is registered; delivery runs in the background
-    UNSUPPORTED = "unsupported"  # no sender for the channel in this deployment: recorded, not sent
-    SENT = "sent"
-    FAILED = "failed"
-
-
-class KnowledgeSend(Base):
-    """Knowledge sent to a customer by SMS or email (知识短信/邮件, KB-7): the request and its fate."""
-
-    __tablename__ = "knowledge_send"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("knowledge_article.id", ondelete="CASCADE"), index=True
-    )
-    version_no: Mapped[int] = mapped_column(Integer)
-    channel: Mapped[str] = mapped_column(String(16))
-    recipient: Mapped[str] = mapped_column(String(200))
-    customer_id: Mapped[int | None] = mapped_column(Integer)
-    subject: Mapped[str] = mapped_column(String(200), default="")
-    content: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[SendStatus] = mapped_column(_enum(SendStatus))
-    sender: Mapped[str] = mapped_column(String(60), default="")
-    error: Mapped[str] = mapped_column(Text, default="")
-    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
-    requested_at: Mapped[datetime] = mapped_column(default=clock.now)
-    sent_at: Mapped[datetime | None] = mapped_column()

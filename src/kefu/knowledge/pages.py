@@ -25,6 +25,7 @@ from kefu.knowledge.permissions import ANSWER, ASK, CATEGORIES, MANAGE_ANY, PUBL
 from kefu.knowledge.views import Names
 from kefu.web import nav
 from kefu.web.deps import Requires, SessionDep
+from kefu.web.forms import optional_int
 from kefu.web.templating import render
 
 router = APIRouter(prefix="/knowledge", include_in_schema=False)
@@ -117,6 +118,31 @@ def search_page(request: Request, session: SessionDep, actor: Requires(VIEW), of
     return render(request, template, context, status_code=422 if errors else 200)
 
 
+def _send_choices(session: Session) -> dict[str, Any]:
+    """The channels that have a gateway, and the knowledge templates of the first of them."""
+    from sqlalchemy import select
+
+    from kefu.core import i18n
+    from kefu.messaging import gateways
+    from kefu.messaging.models import Channel, Implementation, MessageTemplate, TemplateKind
+
+    labels = {Channel.SMS: i18n.gettext("SMS"), Channel.EMAIL: i18n.gettext("Email")}
+    channels = [
+        (c.value, labels[c])
+        for c in Channel
+        if gateways.load(session, c).implementation is not Implementation.OFF
+    ]
+    templates = session.execute(
+        select(MessageTemplate.id, MessageTemplate.name, MessageTemplate.channel)
+        .where(MessageTemplate.kind == TemplateKind.KNOWLEDGE, MessageTemplate.enabled.is_(True))
+        .order_by(MessageTemplate.code)
+    ).all()
+    return {
+        "channels": channels,
+        "templates": [(str(t.id), f"{t.name} ({labels[t.channel]})") for t in templates],
+    }
+
+
 def _article_page(
     request: Request,
     session: Session,
@@ -138,9 +164,9 @@ def _article_page(
         "attributes": names.attributes(article.business_attrs),
         "can_send": actor.can(SEND) and article.audience is Audience.PUBLIC,
         "can_manage": actor.can_any(*MANAGE_ANY),
-        "senders": sorted(sending.SENDERS),
+        **_send_choices(session),
         "sent": sent,
-        "sent_note": sending_note(sent.status.value) if sent is not None else "",
+        "sent_note": sending_note(sent) if sent is not None else "",
         "errors": errors or {},
         "values": values or {},
         **pc.labels(),
@@ -164,7 +190,13 @@ def send_page(
     article = access.load_readable(session, actor, article_id)
     try:
         row = sending.send_knowledge(
-            session, actor, article.id, channel=pc.text(form, "channel"), to=pc.text(form, "to")
+            session,
+            actor,
+            article.id,
+            channel=pc.text(form, "channel"),
+            to=pc.text(form, "to"),
+            template_id=optional_int(pc.text(form, "template_id")),
+            confirm_dnd=bool(pc.text(form, "confirm_dnd")),
         )
     except KefuError as exc:
         if not pc.shown_again(exc):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kefu.knowledge.models import ArticleStatus, Audience, PublishMode, SendStatus, VersionStatus
+from kefu.knowledge.models import ArticleStatus, Audience, PublishMode, VersionStatus
 
 # --- categories ------------------------------------------------------------------------------------------
 
@@ -109,6 +109,8 @@ class SendAction(BaseModel):
     channel: Literal["sms", "email"] = "sms"
     to: str = Field(max_length=200, description="A phone number (sms) or an email address.")
     customer_id: int | None = None
+    template_id: int | None = Field(default=None, description="A knowledge template of the channel.")
+    confirm_dnd: bool = Field(default=False, description="Send despite a do-not-disturb warning.")
 
 
 class AttachmentRead(BaseModel):
@@ -298,19 +300,3 @@ class DiffRead(BaseModel):
     new_number: int
     fields: list[FieldChangeRead]
     lines: list[DiffLineRead]
-
-
-class SendRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    article_id: int
-    version_no: int
-    channel: str
-    recipient: str
-    status: SendStatus
-    sender: str
-    error: str
-    requested_at: datetime
-    sent_at: datetime | None
-    note: str = ""

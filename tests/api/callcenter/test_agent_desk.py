@@ -117,6 +117,32 @@ def test_screen_pop_of_a_known_and_an_unknown_caller(cc):
     assert pop["new_customer_url"] == "/customers/new?phone=13911112222"
 
 
+def test_a_blacklisted_caller_is_flagged_on_the_pop_and_counted_once_per_call(cc):
+    from kefu.messaging import blacklist
+    from kefu.messaging.models import BlacklistEntry, BlacklistLevel
+
+    admin = cc.factory.actor(cc.factory.user(admin=True))
+    entry = blacklist.add(
+        cc.session, admin, number="139 1111 2222", reason="多次辱骂坐席", level=BlacklistLevel.FLAG
+    )
+    with clock.freeze(T0):
+        cc.ready(cc.alice)
+    cc.event("new_call", "bl-1", 0, **{"from": "13911112222"})
+    cc.event("new_call", "bl-1", 0, **{"from": "13911112222"})  # a duplicate
+    cc.event("ringing", "bl-1", 1, agent="8001")
+    call_pk = cc.session.scalars(select(Call.id).where(Call.call_id == "bl-1")).one()
+    pop = cc.call("GET", f"/calls/{call_pk}/pop", cc.alice)
+    assert pop["blacklist"] == {"level": "flag", "reason": "多次辱骂坐席"}
+    cc.session.expire_all()
+    assert cc.session.get(BlacklistEntry, entry.id).hits == 1
+    page = cc.client.get("/callcenter/desk/panel", headers=cc.alice.headers)
+    assert 'id="pop-blacklist"' in page.text and "多次辱骂坐席" in page.text
+    cc.event("new_call", "ok-1", 5, **{"from": CALLER})
+    cc.event("ringing", "ok-1", 6, agent="8002")
+    other = cc.session.scalars(select(Call.id).where(Call.call_id == "ok-1")).one()
+    assert cc.call("GET", f"/calls/{other}/pop", cc.bob)["blacklist"] is None
+
+
 def test_events_reach_the_ringing_agent_only(cc):
     from kefu.core import events
 

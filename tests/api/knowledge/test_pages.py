@@ -9,6 +9,7 @@ import re
 from sqlalchemy import func, select
 
 from kefu.knowledge.models import Article
+from kefu.messaging.models import Channel, Gateway, Implementation
 from tests.support import browser_login
 
 HX = {"HX-Request": "true"}
@@ -19,7 +20,7 @@ def _login(kb, who) -> str:
     return browser_login(kb.client, who.user.username)
 
 
-def test_search_page_shows_the_result_columns_and_highlights(kb):
+def test_search_page_shows_the_result_columns_and_highlights(kb, session):
     a = kb.published()
     _login(kb, kb.agent)
     page = kb.client.get("/knowledge?q=黑屏&mode=keyword")
@@ -45,11 +46,19 @@ def test_search_page_shows_the_result_columns_and_highlights(kb):
     assert 'id="no-results"' in fragment.text and "<html" not in fragment.text
     article = kb.client.get(f"/knowledge/articles/{a['id']}")
     assert article.status_code == 200 and "信号线" in article.text and 'id="send-form"' in article.text
+    csrf = _login(kb, kb.agent)
+    refused = kb.client.post(
+        f"/knowledge/articles/{a['id']}/send",
+        data={"csrf_token": csrf, "channel": "sms", "to": "13800138000"},
+    )
+    assert refused.status_code == 422 and 'value="13800138000"' in refused.text  # no gateway: shown again
+    session.add(Gateway(channel=Channel.SMS, implementation=Implementation.LOG))
+    session.flush()
     sent = kb.client.post(
         f"/knowledge/articles/{a['id']}/send",
-        data={"csrf_token": _login(kb, kb.agent), "channel": "sms", "to": "13800138000"},
+        data={"csrf_token": csrf, "channel": "sms", "to": "13800138000"},
     )
-    assert sent.status_code == 200 and 'data-send-status="unsupported"' in sent.text
+    assert sent.status_code == 200 and 'data-send-status="queued"' in sent.text
     # Menus: an agent sees search and questions, not management.
     nav = re.findall(r'data-nav="(/knowledge[^"]*)"', sent.text)
     assert nav == ["/knowledge", "/knowledge/questions"]

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from kefu.knowledge import clicks, jobs, sending
-from kefu.knowledge.models import Article, KnowledgeSend
+from kefu.knowledge import clicks, jobs
+from kefu.knowledge.models import Article
+from kefu.messaging import dnd
+from kefu.messaging.models import Channel, DndMode, Gateway, Implementation, Message
 
 
 def test_search_returns_only_published_knowledge_in_scope(kb):
@@ -89,46 +91,44 @@ def test_redis_click_buffer_takes_atomically():
     assert buffer.take() == {7: 1}
 
 
-class _Recorder:
-    name = "test-sms"
-
-    def __init__(self) -> None:
-        self.sent: list[sending.Outgoing] = []
-
-    def deliver(self, message: sending.Outgoing) -> None:
-        self.sent.append(message)
-
-
-def test_sending_is_recorded_as_unsupported_until_a_sender_is_registered(kb, session):
+def test_sending_goes_through_the_outbox_with_the_do_not_disturb_check(kb, session):
     a = kb.published()
-    sending.unregister_sender("sms")
-    r = kb.call(
-        "POST", f"/published/{a['id']}/send", kb.agent, {"channel": "sms", "to": "13800138000"}, expect=201
-    )
-    assert r["status"] == "unsupported" and r["note"]
-    bad = kb.call(
-        "POST", f"/published/{a['id']}/send", kb.agent, {"channel": "sms", "to": "not a phone"}, expect=422
-    )
+    article = session.get(Article, a["id"])
+    send = f"/published/{a['id']}/send"
+    # No gateway for the channel: refused clearly, nothing recorded.
+    r = kb.call("POST", send, kb.agent, {"channel": "sms", "to": "13800138000"}, expect=422)
+    assert r["detail"][0]["loc"] == ["body", "channel"]
+    assert session.scalar(select(Message.id)) is None
+    session.add(Gateway(channel=Channel.SMS, implementation=Implementation.LOG))
+    session.flush()
+    bad = kb.call("POST", send, kb.agent, {"channel": "sms", "to": "not a phone"}, expect=422)
     assert bad["detail"][0]["loc"] == ["body", "to"]
-    recorder = _Recorder()
-    sending.register_sender("sms", recorder)
-    try:
-        r = kb.call(
-            "POST",
-            f"/published/{a['id']}/send",
-            kb.agent,
-            {"channel": "sms", "to": "13800138000"},
-            expect=201,
-        )
-        assert r["status"] == "queued"
-        # The job delivered it after the request committed (jobs run at once in tests).
-        row = session.scalars(select(KnowledgeSend).where(KnowledgeSend.id == r["id"])).one()
-        session.refresh(row)
-        assert row.status.value == "sent" and row.sent_at is not None
-        assert recorder.sent[0].recipient == "13800138000" and "机顶盒黑屏" in recorder.sent[0].content
-        assert sending.deliver(row.id).value == "sent" and len(recorder.sent) == 1  # never twice
-    finally:
-        sending.unregister_sender("sms")
+    r = kb.call("POST", send, kb.agent, {"channel": "sms", "to": "13800138000"}, expect=201)
+    assert r["status"] == "queued" and r["note"] and r["source"] == "knowledge"
+    # The job delivered it after the request committed (jobs run at once in tests).
+    row = session.get(Message, r["id"])
+    session.refresh(row)
+    assert row.status.value == "sent" and row.gateway == "log" and "机顶盒黑屏" in row.body
+    assert row.reference == f"{article.number} v1"
+    # Do-not-disturb for the article's business type refuses; a warning must be confirmed.
+    owner = kb.factory.actor(kb.agent.user)
+    entry = dnd.add(
+        session,
+        owner,
+        number="13800138000",
+        business_category_id=article.business_category_id,
+        reason="投诉过短信",
+    )
+    r = kb.call("POST", send, kb.agent, {"channel": "sms", "to": "13800138000"}, expect=422)
+    assert r["detail"][0]["loc"] == ["body", "to"] and "投诉过短信" in r["detail"][0]["msg"]
+    entry.mode = DndMode.WARN
+    session.flush()
+    r = kb.call("POST", send, kb.agent, {"channel": "sms", "to": "13800138000"}, expect=422)
+    assert r["detail"][0]["loc"] == ["body", "confirm_dnd"]
+    r = kb.call(
+        "POST", send, kb.agent, {"channel": "sms", "to": "13800138000", "confirm_dnd": True}, expect=201
+    )
+    assert session.get(Message, r["id"]).dnd_note == "投诉过短信"
 
 
 def test_internal_knowledge_is_not_sent_to_customers(kb):
