@@ -30,7 +30,10 @@ def routers() -> list[APIRouter]:
     from kefu.audit import api as audit_api
     from kefu.audit import pages as audit_pages
     from kefu.callcenter import api as callcenter_api
+    from kefu.callcenter import monitor_api as callcenter_monitor_api
+    from kefu.callcenter import monitor_pages as callcenter_monitor_pages
     from kefu.callcenter import pages as callcenter_pages
+    from kefu.callcenter import stats_pages as callcenter_stats_pages
     from kefu.core.search import api as search_api
     from kefu.core.search import pages as search_pages
     from kefu.customers import api as customers_api
@@ -87,6 +90,9 @@ def routers() -> list[APIRouter]:
         callcenter_api.router,
         callcenter_api.zammad_router,
         callcenter_pages.router,
+        callcenter_monitor_api.router,
+        callcenter_monitor_pages.router,
+        callcenter_stats_pages.router,
         # The publisher's routes first: "/announcements/manage" would otherwise match "/{announcement_id}".
         announcements_api.manage_router,
         announcements_api.router,

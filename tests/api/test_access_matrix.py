@@ -33,6 +33,8 @@ ANY_SIGNED_IN |= {
 ANY_SIGNED_IN |= {("GET", "/api/v1/callcenter/calls/{call_pk}")}
 # The agent's event stream checks `callcenter.agent.use` inside (tests/api/callcenter: 403).
 ANY_SIGNED_IN |= {("GET", "/api/v1/callcenter/stream")}
+# The supervisors' event stream checks `callcenter.monitor.view` inside (tests/api/callcenter: 403).
+ANY_SIGNED_IN |= {("GET", "/api/v1/callcenter/monitor/stream")}
 # Zammad's CTI push API carries its API token in the URL (tests/api/callcenter: 401, 403 and success).
 PUBLIC |= {("POST", "/api/v1/cti/{token}")}
 

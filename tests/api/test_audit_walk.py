@@ -842,9 +842,12 @@ SCENARIOS.update(
             {"__files__": {"file": ("walk.txt", b"walk", "text/plain")}},
         ),
         ("POST", f"{KB_API}/published/{{article_id}}/send"): lambda c: (
-            f"{KB_API}/published/{_kb_article(c, 'published').id}/send",
-            {"channel": "sms", "to": "13800138000"},
-        ),
+            _msg_gateways(c),
+            (
+                f"{KB_API}/published/{_kb_article(c, 'published').id}/send",
+                {"channel": "sms", "to": "13800138000"},
+            ),
+        )[1],
         ("POST", f"{KB_API}/questions"): lambda c: (f"{KB_API}/questions", {"title": "walk?"}),
         ("PATCH", f"{KB_API}/questions/{{question_id}}"): lambda c: (
             f"{KB_API}/questions/{_kb_question(c).id}",

@@ -17,6 +17,7 @@ TICKET_SETUP = {
 KNOWLEDGE = {"/knowledge", "/knowledge/questions"}
 CUSTOMERS = {"/customers", "/customers/contacts", "/customers/new"}
 CALL_CENTER = {"/callcenter/desk"}
+CALL_CENTER_LEAD = CALL_CENTER | {"/callcenter/monitor", "/callcenter/wallboard", "/callcenter/stats"}
 EXPECTED = {
     "agent01": BASE | DESK | KNOWLEDGE | CUSTOMERS | CALL_CENTER,
     "backoffice01": BASE | KNOWLEDGE | CUSTOMERS | {"/tickets"},
@@ -26,7 +27,7 @@ EXPECTED = {
     | TICKET_SETUP
     | KNOWLEDGE
     | CUSTOMERS
-    | CALL_CENTER
+    | CALL_CENTER_LEAD
     | {"/knowledge/manage", "/knowledge/review"}
     | {"/admin/users", "/admin/shifts", "/admin/roster", "/announcements/manage"},
     "auditor01": BASE | {"/audit", "/audit/errors"},

@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 
 from kefu.callcenter import access, agents, control, pop
 from kefu.callcenter.models import Agent, AgentState, Call, CallQueue
-from kefu.callcenter.permissions import USE
+from kefu.callcenter.permissions import CALLS_VIEW, MONITOR, USE
 from kefu.core import i18n
 from kefu.core.errors import KefuError, NotFound
 from kefu.core.i18n import lazy
@@ -34,6 +34,11 @@ from kefu.web.templating import render
 router = APIRouter(prefix="/callcenter", include_in_schema=False)
 nav.section("callcenter", "Call center", 15)
 nav.register(nav.NavItem("callcenter", "Agent desk", "/callcenter/desk", "bi-telephone", (USE,), 10))
+nav.register(nav.NavItem("callcenter", "Monitor", "/callcenter/monitor", "bi-display", (MONITOR,), 20))
+nav.register(nav.NavItem("callcenter", "Wallboard", "/callcenter/wallboard", "bi-tv", (MONITOR,), 30))
+nav.register(
+    nav.NavItem("callcenter", "Call statistics", "/callcenter/stats", "bi-bar-chart", (CALLS_VIEW,), 40)
+)
 
 STATE_LABELS = {
     AgentState.OFFLINE: lazy("Logged out"),
