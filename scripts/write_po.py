@@ -27,6 +27,8 @@ def main() -> None:
                 if message.id:
                     catalog.add(message.id, message.string)
     for msgid, text in mapping.items():
+        if msgid in catalog:
+            del catalog[msgid]  # `add` would keep the old translation
         catalog.add(msgid, text)
     LOCALE_DIR.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:

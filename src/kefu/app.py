@@ -51,6 +51,10 @@ def routers() -> list[APIRouter]:
     from kefu.knowledge.qa import api as knowledge_qa_api
     from kefu.knowledge.qa import pages as knowledge_qa_pages
     from kefu.messaging import api as messaging_api
+    from kefu.messaging import batches_api as messaging_batches_api
+    from kefu.messaging import batches_pages as messaging_batches_pages
+    from kefu.messaging import pages as messaging_pages
+    from kefu.messaging import ticket_mail_api
     from kefu.notices import announcements_api, announcements_pages
     from kefu.notices import api as notices_api
     from kefu.notices import pages as notices_pages
@@ -87,6 +91,9 @@ def routers() -> list[APIRouter]:
         notices_api.router,
         notices_pages.router,
         messaging_api.router,
+        *messaging_pages.ROUTERS,
+        messaging_batches_api.router,
+        messaging_batches_pages.router,
         callcenter_api.router,
         callcenter_api.zammad_router,
         callcenter_pages.router,
@@ -132,6 +139,8 @@ def routers() -> list[APIRouter]:
         callbacks_pages.router,
         ticket_setup_api.router,
         ticket_setup_pages.router,
+        # Before the tickets router: its path lies under /api/v1/tickets.
+        ticket_mail_api.router,
         tickets_api.router,
         # After the callback pages: "/tickets/callbacks" would otherwise match "/tickets/{ticket_id}".
         ticket_pages.router,

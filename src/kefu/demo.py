@@ -10,6 +10,7 @@ from kefu.callcenter import demo as callcenter_demo
 from kefu.core import security
 from kefu.customers.demo_data import seed_demo_customers
 from kefu.knowledge import demo as knowledge_demo
+from kefu.messaging import demo as messaging_demo
 from kefu.notices import announcement_demo
 from kefu.notices.service import notify
 from kefu.org.models import DataScope, Department, Role, User, UserGroup
@@ -41,6 +42,7 @@ GROUPS = [
             "tickets.callback",
             "tickets.config",
             *knowledge_demo.GROUP_FUNCTIONS,
+            *messaging_demo.GROUP_FUNCTIONS,
             "customers.customer",
             "customers.contact",
             "customers.business",
@@ -151,7 +153,11 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
         group = groups[group_code]
         role = session.scalars(select(Role).where(Role.group_id == group.id, Role.code == code)).first()
         if role is None:
-            granted = [*permissions, *knowledge_demo.ROLE_PERMISSIONS.get(code, [])]
+            granted = [
+                *permissions,
+                *knowledge_demo.ROLE_PERMISSIONS.get(code, []),
+                *messaging_demo.ROLE_PERMISSIONS.get(code, []),
+            ]
             role = Role(group_id=group.id, code=code, name=name, data_scope=scope, permissions=granted)
             session.add(role)
         roles[code] = role
@@ -189,6 +195,7 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
     knowledge_demo.seed(session, admin=users["admin"], users=users, maintaining_department=depts["KF-KB"])
     announcement_demo.seed(session)
     callcenter_demo.seed(session, users=users)
+    messaging_demo.seed(session, admin=users["admin"])
     agents = [users[name] for name in ("agent01", "agent02", "leader01")]
     seed_demo_customers(session, admin=users["admin"], agents=agents)
     return accounts

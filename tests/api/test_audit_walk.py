@@ -667,8 +667,20 @@ SCENARIOS.update(
         ("POST", "/api/v1/tickets/{ticket_id}/follow-up"): lambda c: (
             lambda t: (f"/api/v1/tickets/{t.id}/follow-up", {"note": "w", "result": "continue"})
         )(_tk_tracked(c)),
+        ("POST", "/api/v1/tickets/{ticket_id}/email"): lambda c: (
+            _email_gateway(c),
+            (f"/api/v1/tickets/{_tk(c).id}/email", {"body": "walk", "to": "walk@example.com"}),
+        )[1],
     }
 )
+
+
+def _email_gateway(c: Ctx) -> None:
+    from kefu.messaging.models import Channel, Gateway, Implementation
+
+    gateway = Gateway(channel=Channel.EMAIL, implementation=Implementation.LOG, from_address="s@example.com")
+    c.session.add(gateway)
+    c.session.flush()
 
 
 def _ann(c: Ctx, *, publish: bool = False, file: bool = False) -> Any:
@@ -1228,6 +1240,59 @@ SCENARIOS.update(
             _msg_gateways(c),
             (f"{MSG}/gateways/sms/test", {"to": "13800138000"}),
         )[1],
+    }
+)
+
+
+def _msg_batch(c: Ctx, *, gateway_on: bool = False) -> int:
+    """A draft proactive-service batch of a fee-notice SMS template."""
+    from kefu.messaging.models import Batch, Channel, MessageTemplate, TemplateKind
+
+    if gateway_on:
+        _msg_gateways(c)
+    template = MessageTemplate(
+        code=f"walkfee{c.admin.id}",
+        name="walk",
+        channel=Channel.SMS,
+        kind=TemplateKind.FEE_NOTICE,
+        body="费用",
+    )
+    c.session.add(template)
+    c.session.flush()
+    batch = Batch(
+        name="walk",
+        kind=TemplateKind.FEE_NOTICE,
+        channel=Channel.SMS,
+        template_id=template.id,
+        selection={"mode": "filter", "customer_ids": [0]},
+        created_by_id=c.admin.id,
+    )
+    c.session.add(batch)
+    c.session.flush()
+    return batch.id
+
+
+def _msg_batch_template(c: Ctx) -> int:
+    from kefu.messaging.models import Batch
+
+    return c.session.get(Batch, _msg_batch(c)).template_id
+
+
+MSG_BATCHES = f"{MSG}/batches"
+SCENARIOS.update(
+    {
+        ("POST", MSG_BATCHES): lambda c: (
+            MSG_BATCHES,
+            {"name": "walk", "kind": "fee_notice", "template_id": _msg_batch_template(c), "filter": {}},
+        ),
+        ("POST", f"{MSG_BATCHES}/{{batch_id}}/start"): lambda c: (
+            f"{MSG_BATCHES}/{_msg_batch(c, gateway_on=True)}/start",
+            None,
+        ),
+        ("POST", f"{MSG_BATCHES}/{{batch_id}}/cancel"): lambda c: (
+            f"{MSG_BATCHES}/{_msg_batch(c)}/cancel",
+            None,
+        ),
     }
 )
 

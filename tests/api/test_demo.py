@@ -18,16 +18,21 @@ KNOWLEDGE = {"/knowledge", "/knowledge/questions"}
 CUSTOMERS = {"/customers", "/customers/contacts", "/customers/new"}
 CALL_CENTER = {"/callcenter/desk"}
 CALL_CENTER_LEAD = CALL_CENTER | {"/callcenter/monitor", "/callcenter/wallboard", "/callcenter/stats"}
+MESSAGING_AGENT = {"/messaging/send", "/messaging/log", "/messaging/dnd"}
+MESSAGING_LEAD = MESSAGING_AGENT | {"/messaging/templates", "/messaging/blacklist", "/messaging/batches"}
 EXPECTED = {
-    "agent01": BASE | DESK | KNOWLEDGE | CUSTOMERS | CALL_CENTER,
+    "agent01": BASE | DESK | KNOWLEDGE | CUSTOMERS | CALL_CENTER | MESSAGING_AGENT,
     "backoffice01": BASE | KNOWLEDGE | CUSTOMERS | {"/tickets"},
-    "kbeditor01": BASE | KNOWLEDGE | {"/knowledge/categories", "/knowledge/manage", "/knowledge/review"},
+    "kbeditor01": BASE
+    | KNOWLEDGE
+    | {"/knowledge/categories", "/knowledge/manage", "/knowledge/review", "/messaging/templates"},
     "leader01": BASE
     | DESK
     | TICKET_SETUP
     | KNOWLEDGE
     | CUSTOMERS
     | CALL_CENTER_LEAD
+    | MESSAGING_LEAD
     | {"/knowledge/manage", "/knowledge/review"}
     | {"/admin/users", "/admin/shifts", "/admin/roster", "/announcements/manage"},
     "auditor01": BASE | {"/audit", "/audit/errors"},

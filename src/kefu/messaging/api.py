@@ -130,8 +130,9 @@ def message(session: SessionDep, actor: Requires(LOG_VIEW), message_id: int) -> 
 
 
 @router.post("/messages/{message_id}/retry", response_model=MessageRead)
-def retry(session: SessionDep, actor: Requires(LOG_VIEW, SEND), message_id: int) -> Message:
-    """Send a failed message again."""
+def retry(session: SessionDep, actor: Requires(SEND), message_id: int) -> Message:
+    """Send a failed message again; the message must lie in the sender's send-log scope
+    (`messaging.message.view`), else 404."""
     return outbox.retry(session, actor, message_id)
 
 

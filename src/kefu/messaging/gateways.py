@@ -58,6 +58,7 @@ class Outgoing:
     subject: str = ""
     to_name: str = ""
     mail_id: str = ""  # the e-mail's Message-ID
+    automatic: bool = False  # sent by kefu on its own (batches, alerts), not written by a person
     in_reply_to: str = ""
     references: tuple[str, ...] = field(default_factory=tuple)
 
@@ -154,7 +155,8 @@ class Smtp:
             mail["In-Reply-To"] = message.in_reply_to
         if message.references:
             mail["References"] = " ".join(message.references)
-        mail["Auto-Submitted"] = "auto-generated" if not message.in_reply_to else "auto-replied"
+        if message.automatic:  # RFC 3834: only mail no person wrote
+            mail["Auto-Submitted"] = "auto-generated"
         mail["X-Kefu-Message"] = str(message.message_id)
         mail.set_content(message.body)
         return mail

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from kefu.audit import service as audit
 from kefu.core import clock, i18n, jobs
-from kefu.core.errors import Conflict, FieldError, PermissionDenied
+from kefu.core.errors import Conflict, FieldError, NotFound, PermissionDenied
 from kefu.core.i18n import lazy
 from kefu.core.permissions import Actor
 from kefu.customers import phones
@@ -51,6 +51,7 @@ ENTER_MOBILE = lazy("Enter a mobile number")
 ENTER_EMAIL = lazy("Enter a valid email address")
 REQUIRED = lazy("This field is required")
 TOO_LONG = lazy("At most %(max)s characters")
+CHOOSE_OFFERED = lazy("Choose one of the offered values")
 TEMPLATE_UNUSABLE = lazy("Choose an enabled template of this channel")
 TEST_SUBJECT = lazy("kefu test message")
 TEST_BODY = lazy("This is a test message from kefu: the gateway works.")
@@ -251,6 +252,13 @@ def send(
     gateway_on(session, channel)
     target = recipient(channel, to)
     customer = customer_access.customer(session, actor, customer_id) if customer_id is not None else None
+    if ticket_id is not None:
+        from kefu.tickets import access as ticket_access
+
+        try:  # a message filed under a ticket threads the customer's replies into it
+            ticket_access.load(session, actor, ticket_id)
+        except NotFound:
+            raise FieldError("ticket_id", CHOOSE_OFFERED) from None
     template = template_for(session, template_id, channel)
     if template is not None:
         if template.kind in (TemplateKind.KNOWLEDGE, TemplateKind.TICKET):
@@ -364,6 +372,7 @@ def _outgoing(session: Session, message: Message) -> gateways.Outgoing:
         subject=message.subject,
         to_name=to_name,
         mail_id=message.provider_ref,
+        automatic=message.source in (Source.BATCH, Source.CAMPAIGN, Source.STAFF),
         in_reply_to=in_reply_to,
         references=references,
     )
@@ -440,6 +449,8 @@ def retry(session: Session, actor: Actor, message_id: int) -> Message:
     """Send a failed message again (a new round of attempts)."""
     from kefu.messaging import access
 
+    if not actor.can(SEND):
+        raise PermissionDenied()
     message = access.message(session, actor, message_id)
     if message.status is not MessageStatus.FAILED:
         raise Conflict("Only a failed message can be sent again")

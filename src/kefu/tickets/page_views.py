@@ -75,6 +75,8 @@ LOG_LABELS = {
     "tracked": lazy("Started tracking"),
     "followed_up": lazy("Followed up"),
     "attached": lazy("Attached a file"),
+    "email_received": lazy("Email from the customer"),
+    "email_sent": lazy("Email to the customer"),
 }
 # A ticket's own status words (the flow's task statuses use the bare codes as msgids).
 TICKET_STATUS_LABELS = {

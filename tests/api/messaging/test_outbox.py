@@ -37,6 +37,8 @@ def test_bad_input_names_the_field_and_writes_nothing(msg, session):
     assert "to" in errors_of(msg.sms(to="010-12345678", expect=422))
     assert "body" in errors_of(msg.sms(body="   ", expect=422))
     assert "body" in errors_of(msg.sms(body="长" * 2001, expect=422))
+    # Filing a message under a ticket one cannot see is refused (replies would thread into it).
+    assert "ticket_id" in errors_of(msg.sms(ticket_id=999999, expect=422))
     r = msg.call(
         "POST", "/messages", msg.agent, {"channel": "email", "to": "not-an-address", "body": "x"}, expect=422
     )
@@ -117,6 +119,10 @@ def test_transient_failures_are_retried_then_fail_and_can_be_sent_again(msg, ses
         row = _row(session, r["id"])
         assert row.status.value == "sent" and row.provider_ref == "X9"
         msg.call("POST", f"/messages/{r['id']}/retry", msg.agent, expect=409)
+        reader = msg.factory.token_login(msg.factory.user(["messaging.message.view"]))
+        msg.call("POST", f"/messages/{r['id']}/retry", reader, expect=403)  # may read, may not send
+        sender = msg.factory.token_login(msg.factory.user(["messaging.message.send"]))
+        msg.call("POST", f"/messages/{r['id']}/retry", sender, expect=404)  # may send, may not see it
 
 
 def test_a_refusal_by_the_gateway_fails_at_once(msg, session, sms_gateway):
