@@ -28,7 +28,7 @@ from kefu.core.errors import Conflict, FieldError, FieldErrors, PermissionDenied
 from kefu.core.i18n import lazy
 from kefu.core.permissions import Actor
 from kefu.customers.models import Customer
-from kefu.messaging import batch_run, batch_selection, outbox, render
+from kefu.messaging import batch_run, batch_selection, labels, outbox, render
 from kefu.messaging.models import (
     Batch,
     BatchStatus,
@@ -60,12 +60,16 @@ NOT_A_VALUE = lazy("%(name)s is not a value of notices; use one of: %(names)s")
 ONLY_DRAFT = lazy("Only a draft batch can be started")
 ALREADY_ENDED = lazy("This batch has ended and cannot be cancelled")
 
+# The kinds a batch may be, named as everywhere in messaging.
 KIND_LABELS = {
-    TemplateKind.FEE_NOTICE: lazy("Fee notice"),
-    TemplateKind.PAYMENT_REMINDER: lazy("Payment reminder"),
-    TemplateKind.SERVICE_NOTICE: lazy("Service notice"),
-    TemplateKind.CALLBACK: lazy("Service callback"),
-    TemplateKind.PROMOTION: lazy("Promotion"),
+    kind: labels.KIND_LABELS[kind]
+    for kind in (
+        TemplateKind.FEE_NOTICE,
+        TemplateKind.PAYMENT_REMINDER,
+        TemplateKind.SERVICE_NOTICE,
+        TemplateKind.CALLBACK,
+        TemplateKind.PROMOTION,
+    )
 }
 STATUS_LABELS = {
     BatchStatus.DRAFT: lazy("Draft"),
@@ -73,19 +77,8 @@ STATUS_LABELS = {
     BatchStatus.DONE: lazy("Done"),
     BatchStatus.CANCELLED: lazy("Cancelled"),
 }
-MESSAGE_STATUS_LABELS = {
-    MessageStatus.QUEUED: lazy("Queued"),
-    MessageStatus.SENT: lazy("Sent"),
-    MessageStatus.FAILED: lazy("Failed"),
-    MessageStatus.SKIPPED: lazy("Skipped"),
-    MessageStatus.CANCELLED: lazy("Cancelled"),
-}
-SKIP_LABELS = {
-    SkipReason.DND: lazy("Do not disturb"),
-    SkipReason.NO_ADDRESS: lazy("No address"),
-    SkipReason.INVALID: lazy("Cannot be sent"),
-    SkipReason.DUPLICATE: lazy("Duplicate address"),
-}
+MESSAGE_STATUS_LABELS = labels.STATUS_LABELS
+SKIP_LABELS = labels.SKIP_LABELS
 
 
 def view_permission(actor: Actor) -> str:

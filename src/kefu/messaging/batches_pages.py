@@ -18,6 +18,7 @@ from kefu.core.i18n import lazy
 from kefu.core.permissions import Actor
 from kefu.customers.models import CustomerKind, CustomerStatus, SubscriberKind
 from kefu.messaging import access, batch_selection, batches, render, templates
+from kefu.messaging.labels import CHANNEL_LABELS, VARIABLE_LABELS
 from kefu.messaging.models import (
     Batch,
     BatchStatus,
@@ -49,24 +50,12 @@ FILE_TOO_LARGE = lazy("The file is too large (at most %(max)s MB)")
 UNREADABLE = lazy("The file cannot be read: save it as CSV (UTF-8 or GBK)")
 RESULTS_SHOWN = 100
 
-VALUE_LABELS = {
-    "amount": lazy("Amount"),
-    "due_date": lazy("Due date"),
-    "period": lazy("Billing period"),
-    "account_no": lazy("Account number"),
-    "service_number": lazy("Service number"),
-    "area": lazy("Area"),
-    "start_time": lazy("Start time"),
-    "end_time": lazy("End time"),
-    "content": lazy("Content"),
-    "link": lazy("Link"),
-}
+VALUE_LABELS = {name: VARIABLE_LABELS[name] for name in render.NOTICE_FIELDS}
 CUSTOMER_KIND_LABELS = {
     CustomerKind.INDIVIDUAL: lazy("Individual"),
     CustomerKind.ENTERPRISE: lazy("Enterprise"),
 }
 CUSTOMER_STATUS_LABELS = {CustomerStatus.ACTIVE: lazy("Active"), CustomerStatus.CLOSED: lazy("Closed")}
-CHANNEL_LABELS = {Channel.SMS: lazy("SMS"), Channel.EMAIL: lazy("E-mail")}
 
 
 def _labels() -> dict[str, Any]:

@@ -86,7 +86,7 @@ def check(
     return Verdict(DndMode.WARN, tuple(rows))
 
 
-def _category(session: Session, category_id: int | None, field: str = "business_category_id") -> None:
+def check_category(session: Session, category_id: int | None, field: str = "business_category_id") -> None:
     if category_id is not None and session.get(BusinessCategory, category_id) is None:
         raise FieldError(field, UNKNOWN_CATEGORY)
 
@@ -133,7 +133,7 @@ def add(
     customer_id: int | None = None,
 ) -> DndEntry:
     phone = _number(number)
-    _category(session, business_category_id)
+    check_category(session, business_category_id)
     _window(valid_from, valid_until)
     if _duplicate(session, phone.e164, business_category_id):
         raise FieldError("number", ALREADY_LISTED)
@@ -180,7 +180,7 @@ def bulk_add(
         raise FieldError("lines", NOTHING_TO_IMPORT)
     if len(lines) > IMPORT_MAX:
         raise FieldError("lines", TOO_MANY_LINES, max=IMPORT_MAX)
-    _category(session, business_category_id)
+    check_category(session, business_category_id)
     errors: list[FieldError] = []
     parsed: dict[str, tuple[phones.Phone, str]] = {}
     for i, line in enumerate(lines, start=1):

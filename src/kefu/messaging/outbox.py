@@ -271,7 +271,7 @@ def send(
         if business_category_id is None:
             business_category_id = template.business_category_id
     if business_category_id is not None:
-        dnd._category(session, business_category_id)
+        dnd.check_category(session, business_category_id)
     message = queue(
         session,
         actor,
