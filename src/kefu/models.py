@@ -1,7 +1,23 @@
 """Every table of kefu, imported in one place so that metadata (and Alembic) sees them all."""
 
 from kefu.audit.models import AuditLog, ErrorLog
-from kefu.callcenter.models import Agent, AgentStateSpan, Call, CallEvent, CallQueue, QueueMember
+from kefu.callcenter.models import (
+    Agent,
+    AgentSkill,
+    AgentStateSpan,
+    Call,
+    CallEvent,
+    CallQueue,
+    Campaign,
+    CampaignTarget,
+    IvrMenu,
+    IvrOption,
+    IvrSession,
+    QueueMember,
+    QueueSkill,
+    Skill,
+    VoicePrompt,
+)
 from kefu.core.search.models import SearchDictionaryState, SearchDocument, SearchWord
 from kefu.customers.adapters.models import BusinessSystem
 from kefu.customers.contacts.models import ContactRecord, ContactTicket
@@ -62,6 +78,7 @@ from kefu.workflow.runtime.models import FlowEvent, FlowInstance, FlowTask, Flow
 __all__ = [
     "Account",
     "Agent",
+    "AgentSkill",
     "AgentStateSpan",
     "Announcement",
     "AnnouncementAttachment",
@@ -80,6 +97,8 @@ __all__ = [
     "CallEvent",
     "CallQueue",
     "CallbackTask",
+    "Campaign",
+    "CampaignTarget",
     "CaseTemplate",
     "ContactRecord",
     "ContactTicket",
@@ -104,6 +123,9 @@ __all__ = [
     "HolidayOverride",
     "InboundEmail",
     "IpRule",
+    "IvrMenu",
+    "IvrOption",
+    "IvrSession",
     "KnowledgeAttachment",
     "KnowledgeCategory",
     "KnowledgeCategoryEditor",
@@ -114,12 +136,14 @@ __all__ = [
     "ParameterHistory",
     "Question",
     "QueueMember",
+    "QueueSkill",
     "Role",
     "RosterEntry",
     "SearchDictionaryState",
     "SearchDocument",
     "SearchWord",
     "Shift",
+    "Skill",
     "Subscriber",
     "SubscriberAttribute",
     "SubscriberKind",
@@ -137,5 +161,6 @@ __all__ = [
     "UserRole",
     "UserSession",
     "VersionAttachment",
+    "VoicePrompt",
     "WorkingHoursSpan",
 ]

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core import clock
@@ -76,6 +76,8 @@ class CallQueue(Base):
     max_wait_seconds: Mapped[int | None] = mapped_column(Integer)
     overflow_after_seconds: Mapped[int | None] = mapped_column(Integer)
     overflow_queue_id: Mapped[int | None] = mapped_column(ForeignKey("cc_queue.id", ondelete="SET NULL"))
+    # Customer tier (the `customer_tier` dictionary code) -> priority; higher is served first (VIP ahead).
+    tier_priority: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
@@ -88,6 +90,42 @@ class QueueMember(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class Skill(Base):
+    """A skill (技能) agents have at a level 1..10 and queues require at a minimum level."""
+
+    __tablename__ = "cc_skill"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class AgentSkill(Base):
+    """An agent's level (1..10) in a skill."""
+
+    __tablename__ = "cc_agent_skill"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    skill_id: Mapped[int] = mapped_column(
+        ForeignKey("cc_skill.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    level: Mapped[int] = mapped_column(Integer, default=5)
+
+
+class QueueSkill(Base):
+    """A skill a queue requires, at a minimum level: agents who have every required skill serve it."""
+
+    __tablename__ = "cc_queue_skill"
+
+    queue_id: Mapped[int] = mapped_column(ForeignKey("cc_queue.id", ondelete="CASCADE"), primary_key=True)
+    skill_id: Mapped[int] = mapped_column(
+        ForeignKey("cc_skill.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    min_level: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Agent(Base):
@@ -170,6 +208,10 @@ class Call(Base):
     # What the caller entered in the IVR (account number, menu path, verified flag …), for the pop.
     ivr: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     recording_url: Mapped[str] = mapped_column(String(500), default="")
+    # A recording the PBX uploaded to kefu's file storage instead of reporting a URL.
+    recording_key: Mapped[str] = mapped_column(String(80), default="")
+    # The outbound campaign (外呼任务) that placed the call.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("cc_campaign.id", ondelete="SET NULL"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact_record.id", ondelete="SET NULL"))
     last_event_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
@@ -188,3 +230,191 @@ class CallEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=clock.now)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class VoicePrompt(Base):
+    """A voice prompt (语音提示) the IVR and campaigns play: one audio file per code and language."""
+
+    __tablename__ = "cc_prompt"
+    __table_args__ = (UniqueConstraint("code", "language", name="uq_cc_prompt_code_language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(100))
+    # welcome / menu / queue / self-service / error / holiday / goodbye / campaign … (a dictionary).
+    category: Mapped[str] = mapped_column(String(40), default="menu")
+    language: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    # What the prompt says: shown in the UI and spoken by text-to-speech when no file is uploaded.
+    text: Mapped[str] = mapped_column(Text, default="")
+    file_key: Mapped[str] = mapped_column(String(80), default="")
+    file_name: Mapped[str] = mapped_column(String(200), default="")
+    content_type: Mapped[str] = mapped_column(String(100), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class IvrMenu(Base):
+    """An IVR menu (语音导航菜单): a prompt, then a DTMF choice among its options."""
+
+    __tablename__ = "cc_ivr_menu"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prompt_code: Mapped[str] = mapped_column(String(60), default="")
+    # The dialled numbers (service numbers such as 96xxx) whose calls start in this menu.
+    entry_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    timeout_seconds: Mapped[int] = mapped_column(Integer, default=5)
+    max_retries: Mapped[int] = mapped_column(Integer, default=3)
+    invalid_prompt_code: Mapped[str] = mapped_column(String(60), default="")
+    # What happens when the caller keeps pressing nothing or wrong keys: an action like an option's.
+    fallback: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class IvrOption(Base):
+    """One key of a menu and what it does (go to a menu, a queue, a self-service query, …)."""
+
+    __tablename__ = "cc_ivr_option"
+    __table_args__ = (UniqueConstraint("menu_id", "digit", name="uq_cc_ivr_option_menu_digit"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    menu_id: Mapped[int] = mapped_column(ForeignKey("cc_ivr_menu.id", ondelete="CASCADE"))
+    digit: Mapped[str] = mapped_column(String(4))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    action: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IvrSession(Base):
+    """A caller's walk through the IVR, keyed by the PBX's call id; what it collected feeds the pop."""
+
+    __tablename__ = "cc_ivr_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(250), unique=True)
+    language: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    menu_id: Mapped[int | None] = mapped_column(ForeignKey("cc_ivr_menu.id", ondelete="SET NULL"))
+    # Where the caller is: in a menu, entering digits for a query, recording, done.
+    step: Mapped[str] = mapped_column(String(20), default="menu")
+    step_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    # Collected data (account number, verified flag, query results …) and the menu path.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    path: Mapped[list[str]] = mapped_column(JSON, default=list)
+    outcome: Mapped[str] = mapped_column(String(20), default="")
+    started_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class CampaignKind(StrEnum):
+    SURVEY = "survey"  # 满意度调查
+    PAYMENT_REMINDER = "payment_reminder"  # 催缴
+    NOTICE = "notice"  # 通知
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+
+
+class Campaign(Base):
+    """An outbound campaign (外呼任务): whom to call, when, how fast, how often, and what to say."""
+
+    __tablename__ = "cc_campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default=CampaignKind.NOTICE.value)
+    status: Mapped[str] = mapped_column(String(12), default=CampaignStatus.DRAFT.value, index=True)
+    # "ivr": the dialler plays the prompt / survey itself; "agent": answered calls go to `queue_id`.
+    mode: Mapped[str] = mapped_column(String(10), default="ivr")
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("cc_queue.id", ondelete="SET NULL"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
+    # The business type (业务类型) do-not-disturb is checked against.
+    business_category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ticket_category.id", ondelete="SET NULL")
+    )
+    prompt_code: Mapped[str] = mapped_column(String(60), default="")
+    script: Mapped[str] = mapped_column(Text, default="")
+    # Survey: [{"key", "text", "prompt_code", "answers": {"1": "very_satisfied", …}}].
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Calling window: local times "HH:MM", ISO weekdays, and whether to skip non-working days.
+    window_start: Mapped[str] = mapped_column(String(5), default="09:00")
+    window_end: Mapped[str] = mapped_column(String(5), default="20:00")
+    weekdays: Mapped[list[int]] = mapped_column(JSON, default=lambda: [1, 2, 3, 4, 5, 6, 7])
+    working_days_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Pacing: calls in progress at most, and new calls started per minute at most.
+    max_concurrent: Mapped[int] = mapped_column(Integer, default=5)
+    calls_per_minute: Mapped[int] = mapped_column(Integer, default=10)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    # Minutes before the next attempt, per result (busy, no_answer, failed …).
+    retry_minutes: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    starts_at: Mapped[datetime | None] = mapped_column()
+    ends_at: Mapped[datetime | None] = mapped_column()
+    # Where the list came from: customers (a selection), upload (a file), api (another system).
+    source: Mapped[str] = mapped_column(String(10), default="customers")
+    external_ref: Mapped[str] = mapped_column(String(100), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class TargetStatus(StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    CALLING = "calling"  # an attempt is in progress
+    DONE = "done"  # reached (answered), survey finished or notice played
+    FAILED = "failed"  # attempts used up without reaching the customer
+    SKIPPED = "skipped"  # never called: do-not-disturb, blacklist, bad number
+    CANCELLED = "cancelled"  # the campaign was cancelled first
+
+
+class CampaignTarget(Base):
+    """One number a campaign calls, with its attempts, result and survey answers."""
+
+    __tablename__ = "cc_campaign_target"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "number_key", name="uq_cc_campaign_target_number"),
+        Index("ix_cc_campaign_target_due", "campaign_id", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("cc_campaign.id", ondelete="CASCADE"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))
+    # A survey about a ticket (e.g. after callback work) writes the answer back to it.
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))
+    number: Mapped[str] = mapped_column(String(40))
+    number_key: Mapped[str] = mapped_column(key_column(40))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(12), default=TargetStatus.PENDING.value)
+    # The last attempt's result: answered, busy, no_answer, failed, refused (hung up at once) …
+    result: Mapped[str] = mapped_column(String(20), default="")
+    skip_reason: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_attempt_at: Mapped[datetime | None] = mapped_column()
+    call_pk: Mapped[int | None] = mapped_column(ForeignKey("cc_call.id", ondelete="SET NULL"))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
