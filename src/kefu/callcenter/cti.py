@@ -258,6 +258,10 @@ def _merge_ivr(call: Call, data: Mapping[str, Any]) -> None:
 
 def _ring(session: Session, call: Call, user_id: int, at: datetime) -> None:
     call.ringing_at = _earliest(call.ringing_at, at)
+    if call.agent_id is None and call.department_id is None:
+        # No queue department: the call belongs to the department it first rang in until answered.
+        ringing_user = session.get(User, user_id)
+        call.department_id = ringing_user.department_id if ringing_user else None
     if user_id not in (call.offered_to or []):
         call.offered_to = [*(call.offered_to or []), user_id]
     # After an answer, only a transfer rings further (a late ringing of before the answer does not).
@@ -380,6 +384,10 @@ def _apply(session: Session, call: Call, event: CtiEvent) -> None:
         queue = _queue(session, event.queue)
         if queue is not None and (call.queue_id is None or event.kind == Kind.QUEUED):
             call.queue_id = queue.id
+            if call.agent_id is None and queue.department_id is not None:
+                # Until an agent answers, the call belongs to the queue's department: a missed or
+                # abandoned call stays visible to that department's leads.
+                call.department_id = queue.department_id
     kind = event.kind
     if kind == Kind.NEW_CALL:
         for user_id in event.offered_to:
@@ -436,6 +444,8 @@ def _record_contact(session: Session, call: Call) -> None:
         contacts.finish(session, record=record, ended_at=call.ended_at, agent_id=call.agent_id)
         if call.outcome and call.outcome != Outcome.ANSWERED and not record.summary:
             record.summary = call.outcome
+    if record is not None and record.department_id is None:
+        record.department_id = call.department_id  # unanswered: the queue's (or ringing) department
 
 
 def _announce(session: Session, call: Call) -> None:

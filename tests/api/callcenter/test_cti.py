@@ -309,3 +309,35 @@ def test_finish_wrap_ups_makes_agents_ready(cc, session):
     assert agents.finish_wrap_ups(session, T0 + timedelta(seconds=100)) == 0
     assert agents.finish_wrap_ups(session, T0 + timedelta(seconds=362)) == 1
     assert session.get(Agent, cc.alice.user.id).state == "ready"
+
+
+def test_missed_and_abandoned_calls_belong_to_the_queue_or_the_ringing_department(cc):
+    with clock.freeze(T0):
+        cc.ready(cc.alice)
+    replay(
+        cc,
+        "gave-up",
+        [
+            ("new_call", 0, {"direction": "in", "from": CALLER, "to": "95105"}),
+            ("queued", 5, {"queue": "hotline"}),
+            ("hangup", 20, {"cause": "cancel"}),
+        ],
+    )
+    # No queue department: the department of the agent it rang at (Carol, in the south).
+    replay(
+        cc,
+        "rang-out",
+        [
+            ("new_call", 100, {"direction": "in", "from": CALLER, "to": "95105"}),
+            ("ringing", 101, {"agent": "8003"}),
+            ("hangup", 130, {"cause": "noAnswer"}),
+        ],
+    )
+    north = cc.call("GET", "/calls", cc.north_lead, outcome="abandoned")
+    assert [c["call_id"] for c in north] == ["gave-up"]
+    south = cc.call("GET", "/calls", cc.south_lead)
+    assert [c["call_id"] for c in south] == ["rang-out"]
+    record = cc.session.get(
+        ContactRecord, cc.session.scalars(select(Call).where(Call.call_id == "gave-up")).one().contact_id
+    )
+    assert record.department_id == cc.north.id
