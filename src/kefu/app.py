@@ -30,9 +30,12 @@ def routers() -> list[APIRouter]:
     from kefu.audit import api as audit_api
     from kefu.audit import pages as audit_pages
     from kefu.callcenter import api as callcenter_api
+    from kefu.callcenter import campaigns_web as callcenter_campaigns_web
+    from kefu.callcenter import ivr_web as callcenter_ivr_web
     from kefu.callcenter import monitor_api as callcenter_monitor_api
     from kefu.callcenter import monitor_pages as callcenter_monitor_pages
     from kefu.callcenter import pages as callcenter_pages
+    from kefu.callcenter import queues_web as callcenter_queues_web
     from kefu.callcenter import stats_pages as callcenter_stats_pages
     from kefu.core.search import api as search_api
     from kefu.core.search import pages as search_pages
@@ -100,6 +103,9 @@ def routers() -> list[APIRouter]:
         callcenter_monitor_api.router,
         callcenter_monitor_pages.router,
         callcenter_stats_pages.router,
+        *callcenter_queues_web.ROUTERS,
+        *callcenter_ivr_web.ROUTERS,
+        *callcenter_campaigns_web.ROUTERS,
         # The publisher's routes first: "/announcements/manage" would otherwise match "/{announcement_id}".
         announcements_api.manage_router,
         announcements_api.router,

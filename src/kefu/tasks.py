@@ -1,6 +1,7 @@
 """Every background task and periodic job of kefu, imported in one place so that both the web
 process (embedded consumer) and `kefu worker` know them all."""
 
+from kefu.callcenter import campaign_jobs as callcenter_campaign_jobs
 from kefu.callcenter import jobs as callcenter_jobs
 from kefu.core.search import jobs as search_jobs
 from kefu.knowledge import jobs as knowledge_jobs
@@ -12,6 +13,7 @@ from kefu.tickets import service as tickets_service  # registers tickets as a fl
 from kefu.workflow.runtime import jobs as workflow_jobs
 
 __all__ = [
+    "callcenter_campaign_jobs",
     "callcenter_jobs",
     "knowledge_jobs",
     "messaging_batch_run",

@@ -4,7 +4,8 @@
 CTI events (also in the URL of the Zammad-compatible endpoint). Agents need `callcenter.agent.use`
 to log in to queues, change state, control calls and receive screen pops. Call records are scoped
 by the agent who took the call and their department; supervisors see queues and agents of their
-department (or all) with `callcenter.monitor.view`.
+department (or all) with `callcenter.monitor.view`. Queues, skills, IVR menus and voice prompts are
+`callcenter.config`; outbound campaigns are `callcenter.campaign`, scoped by the campaign's department.
 """
 
 from kefu.core.permissions import register
@@ -13,6 +14,7 @@ register("callcenter.cti", "CTI integration", ("report",), area="callcenter")
 register("callcenter.agent", "Agent desk", ("use",), area="callcenter")
 register("callcenter.calls", "Call records", ("view", "export"), area="callcenter", scoped=True)
 register("callcenter.monitor", "Call center monitoring", ("view",), area="callcenter", scoped=True)
+register("callcenter.campaign", "Outbound campaigns", ("view", "manage"), area="callcenter", scoped=True)
 register("callcenter.config", "Call center configuration", ("view", "edit"), area="callcenter")
 
 REPORT = "callcenter.cti.report"
@@ -22,3 +24,5 @@ CALLS_EXPORT = "callcenter.calls.export"
 MONITOR = "callcenter.monitor.view"
 CONFIG_VIEW = "callcenter.config.view"
 CONFIG_EDIT = "callcenter.config.edit"
+CAMPAIGN_VIEW = "callcenter.campaign.view"
+CAMPAIGN_MANAGE = "callcenter.campaign.manage"

@@ -1,0 +1,7 @@
+"""IVR menus (语音导航) and voice prompts (语音提示): the routers of their API and pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+ROUTERS: list[APIRouter] = []

@@ -1,0 +1,7 @@
+"""Queues, skills and routing (队列、技能、ACD): the routers of their API and pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+ROUTERS: list[APIRouter] = []
