@@ -76,6 +76,9 @@ class CallQueue(Base):
     max_wait_seconds: Mapped[int | None] = mapped_column(Integer)
     overflow_after_seconds: Mapped[int | None] = mapped_column(Integer)
     overflow_queue_id: Mapped[int | None] = mapped_column(ForeignKey("cc_queue.id", ondelete="SET NULL"))
+    # Who picks the agent: the PBX (it reports ringing) or kefu's ACD (the PBX asks, or kefu offers
+    # the call through the CTI adapter).
+    routing: Mapped[str] = mapped_column(String(10), default="pbx")
     # Customer tier (the `customer_tier` dictionary code) -> priority; higher is served first (VIP ahead).
     tier_priority: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
