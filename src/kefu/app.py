@@ -36,6 +36,7 @@ def routers() -> list[APIRouter]:
     from kefu.callcenter import monitor_pages as callcenter_monitor_pages
     from kefu.callcenter import pages as callcenter_pages
     from kefu.callcenter import queues_web as callcenter_queues_web
+    from kefu.callcenter import recordings_api as callcenter_recordings_api
     from kefu.callcenter import stats_pages as callcenter_stats_pages
     from kefu.core.search import api as search_api
     from kefu.core.search import pages as search_pages
@@ -103,6 +104,7 @@ def routers() -> list[APIRouter]:
         callcenter_monitor_api.router,
         callcenter_monitor_pages.router,
         callcenter_stats_pages.router,
+        callcenter_recordings_api.router,
         *callcenter_queues_web.ROUTERS,
         *callcenter_ivr_web.ROUTERS,
         *callcenter_campaigns_web.ROUTERS,

@@ -31,6 +31,8 @@ ANY_SIGNED_IN |= {
 }
 # A call I took part in (the service shows only those, or those within `callcenter.calls.view`).
 ANY_SIGNED_IN |= {("GET", "/api/v1/callcenter/calls/{call_pk}")}
+# A recording of a call I took part in, or that is linked to a ticket I may see (test_recordings).
+ANY_SIGNED_IN |= {("GET", "/api/v1/callcenter/calls/{call_pk}/recording")}
 # The agent's event stream checks `callcenter.agent.use` inside (tests/api/callcenter: 403).
 ANY_SIGNED_IN |= {("GET", "/api/v1/callcenter/stream")}
 # The supervisors' event stream checks `callcenter.monitor.view` inside (tests/api/callcenter: 403).

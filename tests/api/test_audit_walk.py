@@ -1302,7 +1302,13 @@ def test_every_mutating_route_has_a_scenario():
     assert not missing, f"mutating routes without an audit scenario: {missing}"
 
 
-@pytest.mark.parametrize(("method", "path"), [r for r in MUTATING if r in SCENARIOS], ids=" ".join)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize at collection, once the whole module — every `SCENARIOS.update` — has run."""
+    if metafunc.definition.name == "test_mutating_route_writes_audit":
+        walked = [r for r in MUTATING if r in SCENARIOS]
+        metafunc.parametrize(("method", "path"), walked, ids=[f"{m} {p}" for m, p in walked])
+
+
 def test_mutating_route_writes_audit(client: TestClient, factory, session, method, path):
     admin = factory.user(admin=True)
     login = factory.token_login(admin)
@@ -1354,3 +1360,32 @@ def test_no_audit_without_change_and_no_change_without_audit(client, factory, se
     assert ok.status_code == 201
     rows = session.scalars(select(AuditLog).where(AuditLog.action == "department.create")).all()
     assert [a.target_id for a in rows] == [str(ok.json()["id"])]
+
+
+def _cc_recorded_call(c: Ctx) -> str:
+    from kefu.callcenter.models import Call
+
+    return c.session.get(Call, _cc_call(c, answered=True)).call_id
+
+
+def _wav_bytes() -> bytes:
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 800)
+    return out.getvalue()
+
+
+SCENARIOS.update(
+    {
+        ("PUT", f"{CC}/cti/calls/{{call_id}}/recording"): lambda c: (
+            f"{CC}/cti/calls/{_cc_recorded_call(c)}/recording",
+            {"__files__": {"file": ("walk.wav", _wav_bytes(), "audio/wav")}},
+        ),
+    }
+)

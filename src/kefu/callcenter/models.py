@@ -219,6 +219,10 @@ class Call(Base):
     last_event_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
 
+    @property
+    def has_recording(self) -> bool:
+        return bool(self.recording_key or self.recording_url)
+
 
 class CallEvent(Base):
     """Every CTI event received, once: `dedupe_key` refuses a replay or duplicate."""

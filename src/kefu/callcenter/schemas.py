@@ -72,7 +72,8 @@ class CallRead(BaseModel):
     hold_seconds: int
     transfers: int
     ivr: dict[str, Any]
-    recording_url: str
+    # Played through GET /api/v1/callcenter/calls/{id}/recording; the PBX's address is not shown.
+    has_recording: bool
     contact_id: int | None
 
 

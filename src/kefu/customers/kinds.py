@@ -14,6 +14,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
 from kefu.audit import service as audit
+from kefu.core import patterns
 from kefu.core.errors import Conflict, FieldError, FieldErrors, NotFound, PermissionDenied
 from kefu.core.i18n import lazy
 from kefu.core.permissions import Actor
@@ -75,10 +76,8 @@ def get_kind(session: Session, code: str) -> SubscriberKind:
 
 
 def _pattern(field: str, value: Any) -> str:
-    from kefu.tickets.formdef import _pattern_problem  # the one guard against run-away expressions
-
     pattern = text(field, value, max_len=200)
-    problem = _pattern_problem(pattern) if pattern else None
+    problem = patterns.pattern_problem(pattern) if pattern else None
     if problem is not None:
         raise FieldError(field, problem[0], **problem[1])
     return pattern

@@ -32,7 +32,6 @@ import ast
 import keyword
 import math
 import re
-import re._parser as sre_parse
 import unicodedata
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -43,7 +42,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from kefu.core import clock
+from kefu.core import clock, patterns
 from kefu.core.errors import FieldError, FieldErrors
 from kefu.core.i18n import lazy
 from kefu.tickets import formvalues
@@ -74,8 +73,6 @@ MAX_ELEMENTS = 200
 MAX_OPTIONS = 500
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_PATTERN_LENGTH = 200
-# Upper bound of the backtracking a pattern may need on the longest text (see `_pattern_problem`).
-PATTERN_BUDGET = 2 * 10**8
 # The most a length / count setting may be, per type; also the limit when no maximum is set.
 LENGTH_CAPS = {
     ElementType.TEXT: 500,
@@ -134,8 +131,6 @@ BAD_OPTIONS = lazy("Enter options as pairs of a value and a label")
 DUPLICATE_OPTION = lazy("Option values must be unique")
 NOT_USED = lazy("Not used by this element type")
 MIN_OVER_MAX = lazy("The minimum is greater than the maximum")
-BAD_PATTERN = lazy("The pattern is not a valid regular expression: %(detail)s")
-COMPLEX_PATTERN = lazy("The pattern is too complex to check quickly")
 UNKNOWN_NAMES = lazy("The rule uses names that are not element codes: %(names)s")
 NOT_ALLOWED = lazy("%(construct)s is not allowed in an expression.")
 
@@ -400,48 +395,7 @@ def _rule_problem(text: str) -> tuple[str, dict[str, Any]] | None:
 
 
 def _pattern_problem(pattern: str) -> tuple[str, dict[str, Any]] | None:
-    """Why `pattern` is refused: invalid, or able to backtrack for long (Python's `re` has no timeout).
-
-    Refused: back-references, a variable repetition or an alternation inside a repetition (the
-    exponential cases) and sequences of variable repetitions whose combined range on the longest text
-    exceeds PATTERN_BUDGET (the polynomial ones: three `.*` pass, four do not).
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            re.compile(pattern)
-            parsed = sre_parse.parse(pattern)
-    except (re.error, OverflowError, RecursionError, ValueError) as exc:
-        return BAD_PATTERN, {"detail": str(getattr(exc, "msg", exc))}
-    longest = LENGTH_CAPS[ElementType.TEXT]
-    cost = 1
-
-    def walk(items: Any, in_repeat: bool) -> bool:
-        nonlocal cost
-        for op, arg in items:
-            name = str(op)
-            if name.startswith("GROUPREF"):
-                return False
-            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-                low, high, body = arg
-                if high != low:
-                    if in_repeat:
-                        return False
-                    cost *= max(1, min(high, longest) - low + 1)
-                    if cost > PATTERN_BUDGET:
-                        return False
-                if not walk(body, in_repeat or high > 1):
-                    return False
-            elif name == "BRANCH":
-                if in_repeat or not all(walk(branch, in_repeat) for branch in arg[1]):
-                    return False
-            elif name in ("SUBPATTERN", "ASSERT", "ASSERT_NOT", "ATOMIC_GROUP") and not walk(
-                arg[-1] if isinstance(arg, tuple) else arg, in_repeat
-            ):
-                return False
-        return True
-
-    return None if walk(parsed, False) else (COMPLEX_PATTERN, {})
+    return patterns.pattern_problem(pattern, longest=LENGTH_CAPS[ElementType.TEXT])
 
 
 @lru_cache(maxsize=512)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from kefu.core import clock
@@ -227,16 +227,24 @@ def by_serial(session: Session, actor: Actor, serial: str) -> Ticket | None:
 class ContactLine:
     record: ContactRecord
     agent_name: str
+    # The call of a phone contact that has a recording (played in the detail), else None.
+    recording_call_id: int | None = None
 
 
 def contacts(session: Session, ticket: Ticket) -> list[ContactLine]:
     """The contact records (接触记录) linked to the ticket: the calls, emails, visits it came from or
     led to, newest first."""
+    from kefu.callcenter.models import Call  # the call center builds on tickets, not the reverse
+
+    recorded = or_(Call.recording_key != "", Call.recording_url != "")
     stmt = (
-        select(ContactRecord, User.name)
+        select(ContactRecord, User.name, Call.id)
         .join(ContactTicket, ContactTicket.contact_id == ContactRecord.id)
         .outerjoin(User, User.id == ContactRecord.agent_id)
+        .outerjoin(Call, and_(Call.contact_id == ContactRecord.id, recorded))
         .where(ContactTicket.ticket_id == ticket.id)
         .order_by(ContactRecord.started_at.desc(), ContactRecord.id.desc())
     )
-    return [ContactLine(record, name or "") for record, name in session.execute(stmt).tuples()]
+    return [
+        ContactLine(record, name or "", call_id) for record, name, call_id in session.execute(stmt).tuples()
+    ]
