@@ -37,7 +37,7 @@ from kefu.customers.demo_data import GIVEN, SURNAMES
 from kefu.customers.models import Customer, CustomerNameKey, CustomerPhone
 from kefu.db import make_engine
 from kefu.migrate import upgrade
-from kefu.org.models import Role, User, UserGroup
+from kefu.org.models import DataScope, Role, User, UserGroup
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_DB = "kefu_bench_customers"
@@ -143,10 +143,19 @@ def _actor(session: Session):
         group = UserGroup(code="bench", name="bench", functions=["customers.customer"])
         session.add(group)
         session.flush()
-        role = Role(group_id=group.id, code="bench", name="bench", permissions=["customers.customer.view"])
+        role = Role(
+            group_id=group.id,
+            code="bench",
+            name="bench",
+            permissions=["customers.customer.view"],
+            data_scope=DataScope.ALL,
+        )
         user = User(username="bench", name="bench", password_hash="x", roles=[role])
         session.add_all([role, user])
         session.commit()
+    for role in user.roles:  # databases kept from runs before the scope was set
+        role.data_scope = DataScope.ALL
+    session.commit()
     return build_actor(session, user)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, case, select, union
 from sqlalchemy.orm import Session, selectinload
@@ -50,29 +51,41 @@ def _upper_bound(prefix: str) -> str:
 
 
 def _filtered(stmt: Select[tuple[Customer]], actor: Actor, filters: Filters) -> Select[tuple[Customer]]:
+    return _restricted(stmt, actor, filters).options(selectinload(Customer.phones))
+
+
+def _restricted(stmt: Select[Any], actor: Actor, filters: Filters) -> Select[Any]:
+    """`stmt` (which selects from customer) limited by the filters and the actor's data scope."""
     if filters.kind is not None:
         stmt = stmt.where(Customer.kind == filters.kind)
     if filters.tier:
         stmt = stmt.where(Customer.tier == filters.tier)
     if filters.status is not None:
         stmt = stmt.where(Customer.status == filters.status)
-    return access.restrict(stmt.options(selectinload(Customer.phones)), actor)
+    return access.restrict(stmt, actor)
 
 
 def _by_name(
     session: Session, actor: Actor, key: str, filters: Filters, limit: int, offset: int
 ) -> list[Customer]:
-    stmt = (
-        select(Customer)
-        .join(CustomerNameKey, CustomerNameKey.customer_id == Customer.id)
+    # Ids first, in the key index's own order (key, customer_id) so that nothing is sorted before the
+    # LIMIT; a customer may match with two keys (name and pinyin), hence the margin and the dedupe.
+    # Only the page's customers are then loaded as objects, with their phones.
+    ids_stmt = (
+        select(CustomerNameKey.customer_id)
+        .join(Customer, Customer.id == CustomerNameKey.customer_id)
         .where(CustomerNameKey.key >= key, CustomerNameKey.key < _upper_bound(key))
-        .order_by(CustomerNameKey.key, Customer.id)
+        .order_by(CustomerNameKey.key, CustomerNameKey.customer_id)
         .limit((offset + limit) * 3 + 10)
     )
-    seen: dict[int, Customer] = {}
-    for customer in session.scalars(_filtered(stmt, actor, filters)):
-        seen.setdefault(customer.id, customer)
-    return list(seen.values())[offset : offset + limit]
+    ids = list(dict.fromkeys(session.scalars(_restricted(ids_stmt, actor, filters))))[offset : offset + limit]
+    if not ids:
+        return []
+    rows = session.scalars(
+        select(Customer).where(Customer.id.in_(ids)).options(selectinload(Customer.phones))
+    )
+    by_id = {customer.id: customer for customer in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def number_matches(key: str, phone_key: str | None, raw: str = "") -> Select[tuple[int]]:
