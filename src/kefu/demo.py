@@ -50,6 +50,7 @@ GROUPS = [
             "callcenter.agent",
             "callcenter.calls",
             "callcenter.monitor",
+            "callcenter.campaign",
         ],
     ),
     ("audit", "审计", ["audit.log", "audit.errors"]),
@@ -68,6 +69,8 @@ LEADER_TICKETS = [
     "callcenter.agent.use",
     "callcenter.calls.view",
     "callcenter.monitor.view",
+    "callcenter.campaign.view",
+    "callcenter.campaign.manage",
 ]
 BACKOFFICE_TICKETS = [f"tickets.ticket.{op}" for op in ("view", "handle", "urge", "track")]
 

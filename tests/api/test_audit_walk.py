@@ -1368,24 +1368,175 @@ def _cc_recorded_call(c: Ctx) -> str:
     return c.session.get(Call, _cc_call(c, answered=True)).call_id
 
 
-def _wav_bytes() -> bytes:
-    import io
-    import wave
-
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\0\0" * 800)
-    return out.getvalue()
-
-
 SCENARIOS.update(
     {
         ("PUT", f"{CC}/cti/calls/{{call_id}}/recording"): lambda c: (
             f"{CC}/cti/calls/{_cc_recorded_call(c)}/recording",
-            {"__files__": {"file": ("walk.wav", _wav_bytes(), "audio/wav")}},
+            {"__files__": {"file": ("walk.wav", _ivr_wav(), "audio/wav")}},
         ),
     }
 )
+
+
+# --- call center: queues, skills, agents' skill levels (callcenter.config) ---------------------------
+# The PBX's routing request records its decision as call events (an offer is a `ringing` event of
+# source "acd"), like the CTI events above: tests/api/callcenter/test_routing.py checks them.
+OWN_EVENT_LOG |= {("POST", f"{CC}/route")}
+MUTATING = [r for r in MUTATING if r not in OWN_EVENT_LOG]
+
+
+def _cc_skill(c: Ctx) -> int:
+    from kefu.callcenter.models import Skill
+
+    row = Skill(code=f"walk{c.admin.id}", name="walk")
+    c.session.add(row)
+    c.session.flush()
+    return row.id
+
+
+def _cc_queue(c: Ctx) -> int:
+    from kefu.callcenter.models import CallQueue
+
+    row = CallQueue(code=f"walkq{c.admin.id}", name="walk")
+    c.session.add(row)
+    c.session.flush()
+    return row.id
+
+
+QUEUE_SCENARIOS: dict[tuple[str, str], Scenario] = {
+    ("POST", f"{CC}/skills"): lambda c: (f"{CC}/skills", {"code": "walk", "name": "walk"}),
+    ("PUT", f"{CC}/skills/{{skill_id}}"): lambda c: (
+        f"{CC}/skills/{_cc_skill(c)}",
+        {"code": "walk2", "name": "walk2"},
+    ),
+    ("DELETE", f"{CC}/skills/{{skill_id}}"): lambda c: (f"{CC}/skills/{_cc_skill(c)}", None),
+    ("PUT", f"{CC}/agent-skills/{{user_id}}"): lambda c: (
+        f"{CC}/agent-skills/{c.admin.id}",
+        {"levels": {_cc_skill(c): 5}},
+    ),
+    ("POST", f"{CC}/queues"): lambda c: (f"{CC}/queues", {"code": "walkq", "name": "walk"}),
+    ("PUT", f"{CC}/queues/{{queue_id}}"): lambda c: (
+        f"{CC}/queues/{_cc_queue(c)}",
+        {"code": "walkq2", "name": "walk2", "routing": "kefu"},
+    ),
+    ("DELETE", f"{CC}/queues/{{queue_id}}"): lambda c: (f"{CC}/queues/{_cc_queue(c)}", None),
+}
+SCENARIOS.update(QUEUE_SCENARIOS)
+
+
+# --- outbound campaigns (外呼任务) ------------------------------------------------------------------------
+# The PBX's survey steps are machine-reported facts like CTI events: each answer is kept on the campaign
+# target with the call (tests/api/callcenter/test_campaigns.py), not in the audit log.
+CAMPAIGNS = f"{CC}/campaigns"
+CAMPAIGN_STEP = ("POST", f"{CAMPAIGNS}/step")
+OWN_EVENT_LOG.add(CAMPAIGN_STEP)
+if CAMPAIGN_STEP in MUTATING:
+    MUTATING.remove(CAMPAIGN_STEP)
+
+
+def _campaign(c: Ctx, status: str = "draft", targets: int = 1) -> int:
+    from kefu.callcenter.models import Campaign, CampaignTarget
+
+    row = Campaign(
+        name="walk", status=status, created_by_id=c.admin.id, weekdays=[1], questions=[], retry_minutes={}
+    )
+    c.session.add(row)
+    c.session.flush()
+    for i in range(targets):
+        number = f"1390013{i:04d}"
+        c.session.add(CampaignTarget(campaign_id=row.id, number=number, number_key="+86" + number))
+    c.session.flush()
+    return row.id
+
+
+CAMPAIGN_SCENARIOS: dict[tuple[str, str], Scenario] = {
+    ("POST", CAMPAIGNS): lambda c: (CAMPAIGNS, {"name": "walk", "kind": "notice"}),
+    ("PATCH", f"{CAMPAIGNS}/{{campaign_id}}"): lambda c: (f"{CAMPAIGNS}/{_campaign(c)}", {"name": "walk 2"}),
+    ("POST", f"{CAMPAIGNS}/{{campaign_id}}/start"): lambda c: (f"{CAMPAIGNS}/{_campaign(c)}/start", None),
+    ("POST", f"{CAMPAIGNS}/{{campaign_id}}/pause"): lambda c: (
+        f"{CAMPAIGNS}/{_campaign(c, 'running')}/pause",
+        None,
+    ),
+    ("POST", f"{CAMPAIGNS}/{{campaign_id}}/resume"): lambda c: (
+        f"{CAMPAIGNS}/{_campaign(c, 'paused')}/resume",
+        None,
+    ),
+    ("POST", f"{CAMPAIGNS}/{{campaign_id}}/cancel"): lambda c: (f"{CAMPAIGNS}/{_campaign(c)}/cancel", None),
+    ("POST", f"{CAMPAIGNS}/{{campaign_id}}/targets"): lambda c: (
+        f"{CAMPAIGNS}/{_campaign(c, targets=0)}/targets",
+        {"targets": [{"number": "13800138000"}]},
+    ),
+    ("POST", f"{CAMPAIGNS}/{{campaign_id}}/targets/customers"): lambda c: (
+        f"{CAMPAIGNS}/{_campaign(c, targets=0)}/targets/customers",
+        {"filter": {}},
+    ),
+    ("POST", f"{CAMPAIGNS}/{{campaign_id}}/targets/upload"): lambda c: (
+        f"{CAMPAIGNS}/{_campaign(c, targets=0)}/targets/upload",
+        {"__files__": {"file": ("walk.csv", b"number\n13800138000\n", "text/csv")}},
+    ),
+}
+SCENARIOS.update(CAMPAIGN_SCENARIOS)
+
+
+# --- IVR menus and voice prompts (callcenter_ivr) ----------------------------------------------------
+# The PBX's IVR step keeps its own log (the IVR session row: its path, data and answer sequence).
+MUTATING = [r for r in MUTATING if r != ("POST", "/api/v1/callcenter/ivr/step")]
+
+
+def _ivr_prompt(c: Ctx, *, audio: bool = False) -> int:
+    import io
+
+    from kefu.callcenter import prompts
+
+    actor = c.factory.actor(c.admin)
+    upload = prompts.Upload("walk.wav", "audio/wav", io.BytesIO(_ivr_wav())) if audio else None
+    data = {"code": "walk", "name": "walk", "text": "您好"}
+    return prompts.create(c.session, actor=actor, data=data, upload=upload).id
+
+
+def _ivr_menu(c: Ctx) -> int:
+    from kefu.callcenter import ivr
+
+    return ivr.create(c.session, actor=c.factory.actor(c.admin), data={"code": "walk", "name": "walk"}).id
+
+
+def _ivr_wav() -> bytes:
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x00\x00" * 800)
+    return out.getvalue()
+
+
+IVR = "/api/v1/callcenter"
+IVR_SCENARIOS: dict[tuple[str, str], Scenario] = {
+    ("POST", f"{IVR}/prompts"): lambda c: (
+        f"{IVR}/prompts",
+        {"code": "walk", "name": "walk", "__files__": {"file": ("walk.wav", _ivr_wav(), "audio/wav")}},
+    ),
+    ("PATCH", f"{IVR}/prompts/{{prompt_id}}"): lambda c: (
+        f"{IVR}/prompts/{_ivr_prompt(c)}",
+        {"name": "walk2"},
+    ),
+    ("PUT", f"{IVR}/prompts/{{prompt_id}}/audio"): lambda c: (
+        f"{IVR}/prompts/{_ivr_prompt(c)}/audio",
+        {"__files__": {"file": ("walk.wav", _ivr_wav(), "audio/wav")}},
+    ),
+    ("DELETE", f"{IVR}/prompts/{{prompt_id}}/audio"): lambda c: (
+        f"{IVR}/prompts/{_ivr_prompt(c, audio=True)}/audio",
+        None,
+    ),
+    ("DELETE", f"{IVR}/prompts/{{prompt_id}}"): lambda c: (f"{IVR}/prompts/{_ivr_prompt(c)}", None),
+    ("POST", f"{IVR}/ivr/menus"): lambda c: (f"{IVR}/ivr/menus", {"code": "walk", "name": "walk"}),
+    ("PUT", f"{IVR}/ivr/menus/{{menu_id}}"): lambda c: (
+        f"{IVR}/ivr/menus/{_ivr_menu(c)}",
+        {"code": "walk", "name": "walk2", "options": [{"digit": "1", "action": "repeat"}]},
+    ),
+    ("DELETE", f"{IVR}/ivr/menus/{{menu_id}}"): lambda c: (f"{IVR}/ivr/menus/{_ivr_menu(c)}", None),
+}
+SCENARIOS.update(IVR_SCENARIOS)

@@ -18,6 +18,7 @@ KNOWLEDGE = {"/knowledge", "/knowledge/questions"}
 CUSTOMERS = {"/customers", "/customers/contacts", "/customers/new"}
 CALL_CENTER = {"/callcenter/desk"}
 CALL_CENTER_LEAD = CALL_CENTER | {"/callcenter/monitor", "/callcenter/wallboard", "/callcenter/stats"}
+CALL_CENTER_LEAD |= {"/callcenter/campaigns"}
 MESSAGING_AGENT = {"/messaging/send", "/messaging/log", "/messaging/dnd"}
 MESSAGING_LEAD = MESSAGING_AGENT | {"/messaging/templates", "/messaging/blacklist", "/messaging/batches"}
 EXPECTED = {

@@ -130,6 +130,10 @@ def enter(
     agent.wrap_up_until = wrap_up_until
     session.flush()
     _publish(session, agent)
+    if state is AgentState.READY:
+        from kefu.callcenter import routing  # a ready agent takes the best call waiting for kefu's ACD
+
+        routing.agent_ready(session, agent)
     return agent
 
 

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from kefu.callcenter import campaigns_api, campaigns_pages
+
+ROUTERS: list[APIRouter] = [campaigns_api.router, campaigns_pages.router]

@@ -7,7 +7,7 @@ contact records follow the PBX's truth, not the button.
 
 `SimulatedPbx` is the adapter of demos and tests: it reports the consequences at once, in the same
 transaction, exactly as a PBX would report them through the CTI API. An adapter for a real PBX
-(Asterisk AMI/ARI, FreeSWITCH ESL, a cloud contact center) implements the same five methods.
+(Asterisk AMI/ARI, FreeSWITCH ESL, a cloud contact center) implements the same protocol.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 
 from kefu.audit import service as audit
 from kefu.callcenter import agents, cti
-from kefu.callcenter.models import Agent, AgentState, Call, CallQueue, CallState, Direction
+from kefu.callcenter.models import Agent, AgentState, Call, CallQueue, CallState, Campaign, Direction
 from kefu.callcenter.permissions import USE
 from kefu.core import clock
 from kefu.core.errors import Conflict, FieldError, KefuError, PermissionDenied
 from kefu.core.i18n import lazy
 from kefu.core.permissions import Actor
+from kefu.customers import phones
 from kefu.org.models import User
 
 NOT_RINGING_HERE = lazy("This call is not ringing at your phone")
@@ -70,6 +71,30 @@ class CtiAdapter(Protocol):
         """Start an outbound call from the agent's extension; returns the PBX's call id."""
         ...
 
+    def originate(
+        self,
+        session: Session,
+        *,
+        number: str,
+        call_id: str,
+        campaign: Campaign,
+        queue_code: str | None = None,
+    ) -> None:
+        """Start an agent-less outbound call (a campaign's) to `number` under kefu's `call_id`: the PBX
+        reports it through CTI with that id; answered, it asks the campaign step API what to play, or
+        (with `queue_code`) puts the customer in that queue."""
+        ...
+
+    def offer(self, session: Session, *, call: Call, agent: Agent) -> None:
+        """Ring `agent` with `call`, a caller waiting in a queue kefu's ACD routes (CC-2); the PBX
+        reports the ringing (kefu already counts the agent as ringing for it)."""
+        ...
+
+    def queue_timeout(self, session: Session, *, call: Call, queue: CallQueue) -> None:
+        """The caller reached the queue's maximum wait: play the PBX's message and end the call
+        (the PBX reports the hangup)."""
+        ...
+
 
 class NoAdapter:
     name = "none"
@@ -97,12 +122,50 @@ class NoAdapter:
     def dial(self, session: Session, *, agent: Agent, number: str) -> str:
         raise NoPbx()
 
+    def originate(
+        self,
+        session: Session,
+        *,
+        number: str,
+        call_id: str,
+        campaign: Campaign,
+        queue_code: str | None = None,
+    ) -> None:
+        raise NoPbx()
+
+    def offer(self, session: Session, *, call: Call, agent: Agent) -> None:
+        raise NoPbx()
+
+    def queue_timeout(self, session: Session, *, call: Call, queue: CallQueue) -> None:
+        raise NoPbx()
+
 
 class SimulatedPbx:
-    """A PBX in software: every command succeeds and is reported back at once through `cti.ingest`."""
+    """A PBX in software: every command succeeds and is reported back at once through `cti.ingest`.
+
+    A campaign call (`originate`) ends as scripted for its number with `will` (tests), else as
+    `default_outcome`: answered (and hung up at once), talking (answered, still up), busy,
+    no_answer, failed, or silent (the PBX never reports anything).
+    """
 
     name = "simulated"
     source = "simulator"
+    OUTCOMES = ("answered", "talking", "busy", "no_answer", "failed", "silent")
+    HANGUP_CAUSES = {"busy": "busy", "no_answer": "noAnswer", "failed": "failed"}
+
+    def __init__(self) -> None:
+        self.default_outcome = "answered"
+        self._scripted: dict[str, list[str]] = {}
+
+    def will(self, number: str, *outcomes: str) -> None:
+        """Script the next campaign calls to `number` (one outcome per call, in order)."""
+        assert all(o in self.OUTCOMES for o in outcomes), outcomes
+        key = phones.lookup_key(number) or number
+        self._scripted.setdefault(key, []).extend(outcomes)
+
+    def reset(self) -> None:
+        self.default_outcome = "answered"
+        self._scripted.clear()
 
     def _report(self, session: Session, call_id: str, kind: cti.Kind, **facts: object) -> None:
         event = cti.CtiEvent(
@@ -154,6 +217,36 @@ class SimulatedPbx:
             offered_to=(agent.user_id,),
         )
         return call_id
+
+    def originate(
+        self,
+        session: Session,
+        *,
+        number: str,
+        call_id: str,
+        campaign: Campaign,
+        queue_code: str | None = None,
+    ) -> None:
+        key = phones.lookup_key(number) or number
+        script = self._scripted.get(key)
+        outcome = script.pop(0) if script else self.default_outcome
+        if outcome == "silent":
+            return
+        self._report(session, call_id, cti.Kind.NEW_CALL, direction=Direction.OUT, to_number=number)
+        if outcome in ("answered", "talking"):
+            self._report(session, call_id, cti.Kind.ANSWER)
+            if queue_code:
+                self._report(session, call_id, cti.Kind.QUEUED, queue=queue_code)
+        if outcome != "talking":
+            self._report(
+                session, call_id, cti.Kind.HANGUP, cause=self.HANGUP_CAUSES.get(outcome, "normalClearing")
+            )
+
+    def offer(self, session: Session, *, call: Call, agent: Agent) -> None:
+        self._report(session, call.call_id, cti.Kind.RINGING, agent_id=agent.user_id)
+
+    def queue_timeout(self, session: Session, *, call: Call, queue: CallQueue) -> None:
+        self._report(session, call.call_id, cti.Kind.HANGUP, cause="queue_timeout")
 
 
 _ADAPTERS: dict[str, CtiAdapter] = {"none": NoAdapter(), "simulated": SimulatedPbx()}

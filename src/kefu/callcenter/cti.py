@@ -380,6 +380,9 @@ def _apply(session: Session, call: Call, event: CtiEvent) -> None:
         call.to_number = event.to_number[:80]
     _identify(session, call)
     _merge_ivr(call, event.ivr)
+    from kefu.callcenter import ivr_engine  # what the caller entered in kefu's IVR joins the pop
+
+    ivr_engine.merge_into(session, call)
     if event.queue:
         queue = _queue(session, event.queue)
         if queue is not None and (call.queue_id is None or event.kind == Kind.QUEUED):
@@ -491,6 +494,12 @@ def ingest(session: Session, event: CtiEvent, *, source: str = "native") -> Inge
     session.flush()
     _record_contact(session, call)
     _announce(session, call)
+    from kefu.callcenter import routing  # a caller entering a queue routed by kefu's ACD is offered
+
+    routing.on_event(session, call, event, source=source)
+    from kefu.callcenter import campaign_dialer  # an outbound campaign's call settles its target
+
+    campaign_dialer.call_reported(session, call)
     return Ingested(call=call, duplicate=False)
 
 

@@ -29,3 +29,12 @@ def seed(session: Session, *, users: dict[str, User]) -> None:
         session.flush()
         session.add_all(QueueMember(queue_id=queue.id, user_id=users[m].id) for m in members if m in users)
     session.flush()
+    from kefu.callcenter import ivr_demo  # the demo IVR of the service number 95105
+
+    ivr_demo.seed(session, users=users)
+    from kefu.callcenter import queues_demo  # skills and the queues kefu's ACD routes
+
+    queues_demo.seed(session, users=users)
+    from kefu.callcenter import campaign_demo  # a draft satisfaction survey over demo customers
+
+    campaign_demo.seed(session, users=users)

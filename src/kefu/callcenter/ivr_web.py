@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from kefu.callcenter import ivr_api, ivr_pages
+
+ROUTERS: list[APIRouter] = [ivr_api.router, ivr_pages.router]

@@ -22,3 +22,21 @@ def finish_wrap_ups() -> int:
 
 
 wrap_ups_every_minute = periodic(crontab(minute="*"), name="callcenter.finish_wrap_ups")(finish_wrap_ups)
+
+
+def queue_deadlines() -> int:
+    """Overflows and maximum waits of the queues kefu's ACD routes (`routing.tick`); they are
+    stamped with the instant they fell due, so running once a minute skews no statistic, and a PBX
+    that asks `POST /route` while a caller waits applies them on every request too."""
+    from kefu.callcenter import routing
+
+    with db.unit_of_work() as session:
+        applied = routing.tick(session)
+    if applied:
+        log.info("call center: %s queue deadlines applied", len(applied))
+    return len(applied)
+
+
+queue_deadlines_every_minute = periodic(crontab(minute="*"), name="callcenter.queue_deadlines")(
+    queue_deadlines
+)

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from kefu.callcenter import queues_api, queues_pages
+
+ROUTERS: list[APIRouter] = [queues_api.router, queues_pages.router]

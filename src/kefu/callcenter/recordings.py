@@ -22,7 +22,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from kefu.audit import service as audit
-from kefu.callcenter import access
+from kefu.callcenter import access, prompts
 from kefu.callcenter.models import Call
 from kefu.core import storage
 from kefu.core.errors import FieldError, KefuError, NotFound
@@ -45,14 +45,9 @@ class RecordingUnavailable(KefuError):
 
 
 def sniff(head: bytes) -> str | None:
-    """The audio type of a file from its first bytes: WAV, MP3 (ID3 tag or an MPEG frame) or Ogg."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "audio/mpeg"
-    if head[:4] == b"OggS":
-        return "audio/ogg"
-    return None
+    """The content type of audio bytes by their header (WAV, MP3, Ogg), as voice prompts check it."""
+    found = prompts.audio_type(head)
+    return found[1] if found else None
 
 
 def playable(session: Session, actor: Actor, call_pk: int) -> Call:

@@ -109,7 +109,7 @@ def _tier_codes(session: Session) -> list[str]:
         return []
 
 
-def _visible_by_code(session: Session, actor: Actor, codes: Sequence[str]) -> dict[str, int]:
+def visible_by_code(session: Session, actor: Actor, codes: Sequence[str]) -> dict[str, int]:
     """{code: id} of the customers with these codes that `actor` may see."""
     found: dict[str, int] = {}
     for start in range(0, len(codes), 500):
@@ -153,7 +153,7 @@ def clean_filter(
         if not _visible_ids(session, actor, parent[:1]):
             errors.append(FieldError("filter.parent_id", NO_SUCH_CUSTOMER, code=parent[0]))
     elif parent_code:
-        found = _visible_by_code(session, actor, [parent_code])
+        found = visible_by_code(session, actor, [parent_code])
         if parent_code in found:
             parent = [found[parent_code]]
         else:
@@ -171,7 +171,7 @@ def clean_filter(
         if missing:
             errors.append(FieldError("filter.customer_ids", NO_SUCH_CUSTOMER, code=missing[0]))
     if codes:
-        by_code = _visible_by_code(session, actor, codes)
+        by_code = visible_by_code(session, actor, codes)
         unknown = [c for c in codes if c not in by_code]
         if unknown:
             errors.append(FieldError("filter.customer_codes", NO_SUCH_CUSTOMER, code=unknown[0]))
@@ -302,7 +302,7 @@ def parse_list(
         errors.append(FieldError("list", LIST_EMPTY))
         return {}
     if codes:
-        found = _visible_by_code(session, actor, sorted(set(codes.values())))
+        found = visible_by_code(session, actor, sorted(set(codes.values())))
         by_line = {row["line"]: row for row in rows}
         for line, code in codes.items():
             if code in found:

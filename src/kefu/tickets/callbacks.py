@@ -478,3 +478,61 @@ __all__ = [
     "record_result",
     "retry",
 ]
+
+
+def record_survey_result(
+    session: Session, *, ticket_id: int, satisfaction: str, note: str, source: dict[str, Any]
+) -> None:
+    """An automated survey (an outbound campaign's DTMF answers) reached the customer of a ticket.
+
+    The survey is the callback: an open callback of the ticket (pending or unreached) is completed
+    with the answer; a ticket without a live callback gets a completed one (no assignee: a dialler
+    made the call); a callback a person already completed keeps its answer. Either way the ticket's
+    processing log says what the customer answered. `source` (e.g. the campaign and target ids)
+    goes into the log entry and the audit summary.
+    """
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        return
+    now = clock.now()
+    task = session.scalars(
+        select(CallbackTask)
+        .where(CallbackTask.ticket_id == ticket.id, CallbackTask.status.in_(LIVE))
+        .order_by(CallbackTask.id.desc())
+    ).first()
+    if task is None or task.status != CallbackStatus.DONE:
+        before = audit.snapshot(task, FIELDS) if task is not None else None
+        if task is None:
+            task = CallbackTask(ticket_id=ticket.id, status=CallbackStatus.DONE, attempts=0)
+            session.add(task)
+        task.status, task.satisfaction, task.not_reached_reason = CallbackStatus.DONE, satisfaction, None
+        task.result = note[:RESULT_MAX]
+        task.attempts = (task.attempts or 0) + 1
+        task.completed_at = now
+        session.flush()
+        after = audit.snapshot(task, FIELDS)
+        if before is not None:
+            before, after = audit.diff(before, after)
+        audit.record(
+            session,
+            actor=None,
+            action="callback.result",
+            function=FUNCTION,
+            target=task,
+            target_type=TARGET_TYPE,
+            target_label=ticket.serial,
+            summary=", ".join(f"{k} {v}" for k, v in source.items()),
+            before=before,
+            after=after,
+        )
+    session.add(
+        TicketLog(
+            ticket_id=ticket.id,
+            at=now,
+            action="callback",
+            state=CallbackStatus.DONE.value,
+            comment=note[:2000],
+            detail={"callback_id": task.id, "reached": True, "satisfaction": satisfaction, **source},
+        )
+    )
+    session.flush()
