@@ -222,12 +222,28 @@ class Ticket(Base):
     urge_count: Mapped[int] = mapped_column(Integer, default=0)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     close_reason: Mapped[str | None] = mapped_column(String(60))
+    # A code another system gave the matter (e.g. an Inmarsat code) and the customer's terminal
+    # (终端号: set-top box, smart card, meter, satellite terminal …): searchable conditions (TKT-10).
+    external_code: Mapped[str] = mapped_column(String(100), default="", index=True)
+    terminal_no: Mapped[str] = mapped_column(String(100), default="", index=True)
+    # The service area (an `area` dictionary code): fault notices and dispatch rules go by area.
+    area: Mapped[str | None] = mapped_column(String(60), index=True)
+    # Merged (TKT-11): the surviving ticket this one was merged into; history stays here.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ticket.id", ondelete="SET NULL"), index=True
+    )
+    merged_at: Mapped[datetime | None] = mapped_column()
+    # Complaints (TKT-13): the class (a `complaint_class` code: line / product / service quality),
+    # the flag found at registration (repeat 重复投诉 / secondary 二次投诉) and the earlier complaint.
+    complaint_class: Mapped[str | None] = mapped_column(String(60))
+    complaint_flag: Mapped[str] = mapped_column(String(20), default="")
+    related_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
     closed_at: Mapped[datetime | None] = mapped_column()
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
-    ticket_type: Mapped[TicketType] = relationship()
+    ticket_type: Mapped[TicketType] = relationship(foreign_keys=[type_id])
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -240,6 +256,11 @@ class TicketLog(Base):
     """The processing log (处理日志, TKT-9): who did what, when, at which node, with which comment."""
 
     __tablename__ = "ticket_log"
+    __table_args__ = (
+        # "Any past handler / handling department" conditions of the comprehensive search (TKT-10).
+        Index("ix_ticket_log_user_ticket", "user_id", "ticket_id"),
+        Index("ix_ticket_log_department_ticket", "department_id", "ticket_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
