@@ -71,7 +71,10 @@ def routers() -> list[APIRouter]:
     from kefu.org.config import pages as config_pages
     from kefu.tickets import api as tickets_api
     from kefu.tickets import callbacks_api, callbacks_pages
+    from kefu.tickets import faults_web as ticket_faults_web
+    from kefu.tickets import merge_web as ticket_merge_web
     from kefu.tickets import pages as ticket_pages
+    from kefu.tickets import search_web as ticket_search_web
     from kefu.tickets.setup import api as ticket_setup_api
     from kefu.tickets.setup import pages as ticket_setup_pages
     from kefu.web import pages as shell_pages
@@ -108,6 +111,9 @@ def routers() -> list[APIRouter]:
         *callcenter_queues_web.ROUTERS,
         *callcenter_ivr_web.ROUTERS,
         *callcenter_campaigns_web.ROUTERS,
+        *ticket_search_web.ROUTERS,
+        *ticket_merge_web.ROUTERS,
+        *ticket_faults_web.ROUTERS,
         # The publisher's routes first: "/announcements/manage" would otherwise match "/{announcement_id}".
         announcements_api.manage_router,
         announcements_api.router,

@@ -58,6 +58,7 @@ from kefu.notices.models import Notification
 from kefu.org.calendar.models import HolidayOverride, RosterEntry, Shift, WorkingHoursSpan
 from kefu.org.config.models import DictItem, DictType, ParameterHistory, SystemParameter
 from kefu.org.models import ApiToken, Department, IpRule, Role, User, UserGroup, UserRole, UserSession
+from kefu.tickets import fault_models, merge_models, search_models  # noqa: F401  (their tables)
 from kefu.tickets.models import (
     BusinessCategory,
     CallbackTask,

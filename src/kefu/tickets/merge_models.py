@@ -1,0 +1,3 @@
+"""Tables of ticket merging."""
+
+from __future__ import annotations
