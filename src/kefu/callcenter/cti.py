@@ -490,7 +490,8 @@ def ingest(session: Session, event: CtiEvent, *, source: str = "native") -> Inge
             session.add(row)
     except IntegrityError:  # the same event, sent twice at once: the other one applies it
         return Ingested(call=call, duplicate=True)
-    _apply(session, call, event)
+    with session.no_autoflush:  # the call's changes are written once, not before every lookup
+        _apply(session, call, event)
     session.flush()
     _record_contact(session, call)
     _announce(session, call)
