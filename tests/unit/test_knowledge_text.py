@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kefu.knowledge import diff, richtext
+from kefu.core import richtext
+from kefu.knowledge import diff
 
 
 def test_sanitize_keeps_formatting_and_drops_anything_that_runs():

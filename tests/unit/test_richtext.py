@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kefu.notices.richtext import plain_text, sanitize
+from kefu.core.richtext import ANNOUNCEMENT, plain_text, sanitize
 
 
 @pytest.mark.parametrize(
@@ -33,11 +33,11 @@ from kefu.notices.richtext import plain_text, sanitize
     ],
 )
 def test_sanitize_keeps_only_formatting(dirty: str, clean: str):
-    assert sanitize(dirty) == clean
+    assert sanitize(dirty, ANNOUNCEMENT) == clean
 
 
 def test_plain_text_separates_blocks_and_cuts():
     html = "<h3>割接通知</h3><p>今晚&nbsp;22:00&amp;之后</p><ul><li>计费</li><li>营业</li></ul>"
-    assert plain_text(html) == "割接通知 今晚 22:00&之后 计费 营业"
-    assert plain_text(html, limit=6) == "割接通知…"
+    assert plain_text(html, one_line=True) == "割接通知 今晚 22:00&之后 计费 营业"
+    assert plain_text(html, one_line=True, limit=6) == "割接通知…"
     assert plain_text("") == ""

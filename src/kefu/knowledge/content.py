@@ -16,9 +16,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kefu.core import clock
+from kefu.core import clock, richtext
 from kefu.core.errors import FieldError, FieldErrors, NotFound
-from kefu.knowledge import richtext
 from kefu.knowledge.models import Audience
 from kefu.org.config import dictionary_cache
 from kefu.tickets.setup import service as ticket_setup
@@ -48,6 +47,9 @@ class Content:
 
     values: dict[str, Any]
     attachment_ids: list[int] | None
+
+
+MAX_HTML = 200_000  # characters of an article body as the editor sends it
 
 
 def text(field: str, value: Any, max_len: int, *, required: bool = False) -> str:
@@ -81,7 +83,7 @@ def keywords(value: Any) -> str:
 
 def body(value: Any) -> tuple[str, str]:
     """(sanitised HTML, its plain text); a body without text is refused."""
-    raw = text("body_html", value, richtext.MAX_HTML)
+    raw = text("body_html", value, MAX_HTML)
     html = richtext.sanitize(raw)
     plain = richtext.plain_text(html)
     if not plain and "<img" not in html:

@@ -17,11 +17,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from kefu.core import i18n
+from kefu.core import i18n, richtext
 from kefu.core.errors import FieldError, KefuError
 from kefu.core.i18n import lazy
 from kefu.core.permissions import Actor
-from kefu.knowledge import access, actions, articles, common, diff, lifecycle, richtext, views
+from kefu.knowledge import access, actions, articles, common, diff, lifecycle, views
 from kefu.knowledge import page_common as pc
 from kefu.knowledge.models import Article
 from kefu.knowledge.permissions import ADMIN, EDIT, MANAGE_ANY

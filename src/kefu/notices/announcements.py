@@ -18,11 +18,10 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kefu.audit import service as audit
-from kefu.core import clock, events, i18n, jobs
+from kefu.core import clock, events, i18n, jobs, richtext
 from kefu.core.errors import Conflict, FieldError, FieldErrors
 from kefu.core.permissions import Actor
 from kefu.notices import announcement_audience as audiences
-from kefu.notices import richtext
 from kefu.notices.announcement_audience import Audience
 from kefu.notices.announcement_files import delete_files
 from kefu.notices.announcement_models import (
@@ -74,7 +73,7 @@ def _clean(session: Session, actor: Actor, draft: Draft) -> dict[str, Any]:
         values["title"] = require_text("title", draft.title, max_len=200)
     except FieldError as exc:
         errors.append(exc)
-    body = richtext.sanitize(draft.body)
+    body = richtext.sanitize(draft.body, richtext.ANNOUNCEMENT)
     if not richtext.plain_text(body):
         errors.append(FieldError("body", "This field is required"))
     elif len(body) > BODY_MAX:
@@ -242,7 +241,7 @@ def payload(announcement: Announcement, *, reminder: bool = False) -> dict[str, 
         "priority": priority.value,
         "pops_up": priority.pops_up,
         "must_acknowledge": priority.must_acknowledge,
-        "excerpt": richtext.plain_text(announcement.body, limit=120),
+        "excerpt": richtext.plain_text(announcement.body, one_line=True, limit=120),
         "attachments": [{"id": f.id, "filename": f.filename} for f in announcement.attachments],
         "author": announcement.author_name,
         "starts_at": announcement.starts_at.isoformat() if announcement.starts_at else None,
@@ -328,7 +327,7 @@ def remind(session: Session, *, actor: Actor, announcement: Announcement) -> int
         session,
         user_ids=unread,
         title=i18n.gettext("Please read the announcement: %(title)s") % {"title": announcement.title},
-        body=richtext.plain_text(announcement.body, limit=200),
+        body=richtext.plain_text(announcement.body, one_line=True, limit=200),
         link=f"/announcements/{announcement.id}",
         kind="announcement",
         target_type="announcement",

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from kefu.audit import service as audit
-from kefu.core import clock, i18n
+from kefu.core import clock, i18n, richtext
 from kefu.core.errors import Conflict, FieldError, FieldErrors, NotFound, PermissionDenied
 from kefu.core.permissions import Actor
-from kefu.knowledge import articles, content, labels, richtext
+from kefu.knowledge import articles, content, labels
 from kefu.knowledge.models import Article, KnowledgeCategory
 from kefu.knowledge.permissions import ANSWER, ASK
 from kefu.knowledge.qa.models import Question, QuestionStatus
