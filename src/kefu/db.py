@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -65,11 +66,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# How SQLite transactions begin in this context. A deferred transaction that reads first and writes
+# later fails at once ("database is locked", SQLITE_BUSY_SNAPSHOT, no busy wait) when another
+# connection wrote in between — two CTI events at once, say. So transactions take the write lock at
+# BEGIN (IMMEDIATE: a second writer waits up to busy_timeout instead), except those of safe HTTP
+# requests (GET, HEAD), which stay DEFERRED: they rarely write, and an event stream that holds a
+# transaction must never block every writer.
+sqlite_begin: ContextVar[str] = ContextVar("sqlite_begin", default="IMMEDIATE")
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN " + sqlite_begin.get())
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from kefu.core import context, i18n
 from kefu.core.errors import KefuError, NotAuthenticated, PermissionDenied
 from kefu.core.permissions import Actor, build_actor
-from kefu.db import db
+from kefu.db import db, sqlite_begin
 from kefu.org import auth_service
 from kefu.org.models import User, UserSession
 from kefu.web.middleware import SESSION_KEY
@@ -49,6 +49,7 @@ async def get_session(request: Request) -> Session:
     """
     session: Session | None = request.state._state.get(SESSION_KEY)
     if session is None:
+        sqlite_begin.set("DEFERRED" if request.method in ("GET", "HEAD", "OPTIONS") else "IMMEDIATE")
         session = db.session()
         request.state._state[SESSION_KEY] = session
     return session
