@@ -1,4 +1,4 @@
-"""The `kefu` command: serve, migrate, worker, demo, create-admin."""
+"""The `kefu` command: serve, migrate, worker, demo, create-admin, simulate."""
 
 from __future__ import annotations
 
@@ -113,6 +113,80 @@ def demo(
     typer.echo(f"\nOpen http://{host}:{port}/ in a browser.\n")
     if serve_:
         serve(host=host, port=port, workers=1)
+
+
+@app.command()
+def simulate(
+    url: Annotated[str, typer.Option(help="The running kefu")] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str, typer.Option(help="API token of a user with callcenter.cti.report", envvar="KEFU_CTI_TOKEN")
+    ] = "",
+    create_token: Annotated[
+        bool,
+        typer.Option(
+            "--create-token", help="Make a token of the cti-simulator user in the configured database"
+        ),
+    ] = False,
+    queue: Annotated[str, typer.Option(help="Code of the queue the callers wait in")] = "hotline",
+    rate: Annotated[float, typer.Option(help="Calls per hour (Poisson arrivals)")] = 60.0,
+    duration: Annotated[str, typer.Option(help="Simulated time of arrivals: 90s, 10m, 1h")] = "10m",
+    aht: Annotated[float, typer.Option(help="Mean handling (talk) time in seconds")] = 180.0,
+    aht_sd: Annotated[
+        float | None, typer.Option(help="Standard deviation: log-normal handling times")
+    ] = None,
+    patience: Annotated[
+        float, typer.Option(help="Mean patience in seconds (exponential); 0: infinite")
+    ] = 60.0,
+    speed: Annotated[float, typer.Option(help="Time scale: 1 real time, 60 a minute per second")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same callers)")] = 1,
+    auto_answer: Annotated[
+        bool, typer.Option("--auto-answer", help="Simulated agents answer the calls")
+    ] = False,
+    agents: Annotated[int, typer.Option(help="With --auto-answer: how many agents answer")] = 2,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the planned calls, send nothing")] = False,
+    concurrency: Annotated[
+        int, typer.Option(help="Requests in flight at once (1 for the embedded SQLite server)")
+    ] = 1,
+) -> None:
+    """Drive the CTI API with simulated callers and print the figures with Erlang C's prediction."""
+    import asyncio
+
+    from kefu.callcenter import simulate_cli, traffic
+
+    try:
+        options = simulate_cli.Options(
+            url=url,
+            token=token,
+            queue=queue,
+            rate=rate,
+            duration=traffic.parse_duration(duration),
+            aht=aht,
+            aht_sd=aht_sd,
+            patience=patience,
+            speed=speed,
+            seed=seed,
+            auto_answer=auto_answer,
+            agents=agents,
+            dry_run=dry_run,
+            concurrency=concurrency,
+        )
+        options.validate()
+    except (ValueError, simulate_cli.SimulationError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    session_factory = None
+    if create_token:
+        from kefu.db import db
+
+        _setup()
+        logging.getLogger().setLevel(logging.WARNING)
+        session_factory = db.session
+        if not dry_run:
+            options.token = simulate_cli.simulator_token(session_factory)
+    try:
+        asyncio.run(simulate_cli.simulate(options, session_factory=session_factory, echo=typer.echo))
+    except simulate_cli.SimulationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 if __name__ == "__main__":
