@@ -1540,3 +1540,126 @@ IVR_SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("DELETE", f"{IVR}/ivr/menus/{{menu_id}}"): lambda c: (f"{IVR}/ivr/menus/{_ivr_menu(c)}", None),
 }
 SCENARIOS.update(IVR_SCENARIOS)
+
+
+# --- complaints, dispatch rules and fault / cutover notices (tickets_faults) -----------------------------
+
+
+def _fault_notice(c: Ctx) -> int:
+    from datetime import timedelta
+
+    from kefu.core import clock
+    from kefu.tickets import fault_notices
+
+    now = clock.now()
+    values = {"title": "walk", "areas": ["east"], "starts_at": now, "ends_at": now + timedelta(hours=1)}
+    return fault_notices.create(c.session, actor=c.factory.actor(c.admin), values=values).id
+
+
+def _dispatch_rule(c: Ctx) -> int:
+    from kefu.tickets import faults
+
+    values = {"name": "walk", "department_id": c.factory.department().id}
+    return faults.create_rule(c.session, actor=c.factory.actor(c.admin), values=values).id
+
+
+FAULTS = "/api/v1/tickets"
+FAULT_SCENARIOS: dict[tuple[str, str], Scenario] = {
+    ("POST", f"{FAULTS}/complaints"): lambda c: (
+        f"{FAULTS}/complaints",
+        {"type_id": _tk(c).type_id, "channel": "phone", "subject": "walk", "nature": "complaint"},
+    ),
+    ("POST", f"{FAULTS}/dispatch-rules"): lambda c: (
+        f"{FAULTS}/dispatch-rules",
+        {"name": "walk", "department_id": c.factory.department().id},
+    ),
+    ("PUT", f"{FAULTS}/dispatch-rules/{{rule_id}}"): lambda c: (
+        f"{FAULTS}/dispatch-rules/{_dispatch_rule(c)}",
+        {"name": "walk2", "department_id": c.factory.department().id},
+    ),
+    ("DELETE", f"{FAULTS}/dispatch-rules/{{rule_id}}"): lambda c: (
+        f"{FAULTS}/dispatch-rules/{_dispatch_rule(c)}",
+        None,
+    ),
+    ("POST", f"{FAULTS}/fault-notices"): lambda c: (
+        f"{FAULTS}/fault-notices",
+        {
+            "title": "walk",
+            "areas": ["east"],
+            "starts_at": "2026-01-01T08:00:00+08:00",
+            "ends_at": "2026-01-01T10:00:00+08:00",
+        },
+    ),
+    ("PATCH", f"{FAULTS}/fault-notices/{{notice_id}}"): lambda c: (
+        f"{FAULTS}/fault-notices/{_fault_notice(c)}",
+        {"status": "published"},
+    ),
+    ("DELETE", f"{FAULTS}/fault-notices/{{notice_id}}"): lambda c: (
+        f"{FAULTS}/fault-notices/{_fault_notice(c)}",
+        None,
+    ),
+}
+SCENARIOS.update(FAULT_SCENARIOS)
+
+
+# Saved ticket queries (自定义查询, TKT-18): each change of one is audited.
+def _saved_query(c: Ctx) -> int:
+    from kefu.tickets import search_service
+
+    actor = c.factory.actor(c.admin)
+    return search_service.create(c.session, actor, {"name": "walk", "conditions": {"keyword": "宽带"}}).id
+
+
+SAVED = "/api/v1/tickets/saved-queries"
+SCENARIOS.update(
+    {
+        ("POST", SAVED): lambda c: (SAVED, {"name": "walk", "conditions": {"status": ["open"]}}),
+        ("PATCH", f"{SAVED}/{{query_id}}"): lambda c: (f"{SAVED}/{_saved_query(c)}", {"shared": True}),
+        ("DELETE", f"{SAVED}/{{query_id}}"): lambda c: (f"{SAVED}/{_saved_query(c)}", None),
+    }
+)
+
+
+# --- ticket merging and ticket → knowledge (tickets_merge) --------------------------------------------
+
+
+def _tm_pair(c: Ctx, *, merged: bool = False) -> tuple[Any, Any]:
+    """Two open tickets of one type; with `merged`, the second already merged into the first."""
+    from kefu.tickets import merging
+    from kefu.tickets import service as tickets
+
+    first = _tk(c)
+    actor = c.factory.actor(c.admin)
+    second = tickets.register(
+        c.session, actor=actor, ticket_type=first.ticket_type, channel="phone", subject="walk"
+    )
+    if merged:
+        merging.merge(c.session, actor=actor, survivor=first, ticket_ids=[second.id], expected_version=None)
+    c.session.flush()
+    return first, second
+
+
+def _tm_category(c: Ctx) -> int:
+    from kefu.knowledge.models import KnowledgeCategory
+
+    row = KnowledgeCategory(name="walk")
+    c.session.add(row)
+    c.session.flush()
+    row.path = f"/{row.id}/"
+    c.session.flush()
+    return row.id
+
+
+SCENARIOS.update(
+    {
+        ("POST", "/api/v1/tickets/{ticket_id}/merge"): lambda c: (
+            lambda pair: (f"/api/v1/tickets/{pair[0].id}/merge", {"ticket_ids": [pair[1].id]})
+        )(_tm_pair(c)),
+        ("POST", "/api/v1/tickets/{ticket_id}/split"): lambda c: (
+            lambda pair: (f"/api/v1/tickets/{pair[1].id}/split", {"comment": "walk"})
+        )(_tm_pair(c, merged=True)),
+        ("POST", "/api/v1/tickets/{ticket_id}/knowledge-draft"): lambda c: (
+            lambda t: (f"/api/v1/tickets/{t.id}/knowledge-draft", {"category_id": _tm_category(c)})
+        )(_tk(c, closed=True)),
+    }
+)

@@ -75,6 +75,8 @@ class PopRead(BaseModel):
     new_ticket_url: str
     new_customer_url: str
     blacklist: PopBlacklist | None = None
+    # Fault / cutover notices in force in the caller's area (NTC-3): id, kind, title, content, ends_at.
+    fault_notices: list[dict[str, Any]] = []
 
 
 @dataclass
@@ -90,6 +92,7 @@ class Pop:
     new_ticket_url: str = ""
     new_customer_url: str = ""
     blacklist: Any = None  # the caller's blacklist entry (黑名单), if listed
+    fault_notices: list[Any] = field(default_factory=list)  # in force in the caller's area (NTC-3)
 
 
 def build(session: Session, actor: Actor, call: Call) -> Pop:
@@ -121,6 +124,13 @@ def build(session: Session, actor: Actor, call: Call) -> Pop:
             found.open_tickets, found.hidden_open_tickets = view360.open_tickets_for(
                 session, actor, customer_id=None, phone_forms=[form]
             )
+    if actor.can_function("tickets.ticket"):
+        from kefu.tickets import fault_notices
+
+        form = phones.ticket_form(phones.lookup_key(number) or "") if number else None
+        found.fault_notices = fault_notices.for_caller(
+            session, ivr=call.ivr, customer_id=found.customer.id if found.customer else None, phone=form or ""
+        )
     params: dict[str, Any] = {"channel": "phone"}
     if call.contact_id is not None:
         params["contact_id"] = call.contact_id
@@ -174,4 +184,8 @@ def read(session: Session, actor: Actor, call: Call) -> PopRead:
         blacklist=PopBlacklist(level=found.blacklist.level.value, reason=found.blacklist.reason)
         if found.blacklist is not None
         else None,
+        fault_notices=[
+            {"id": n.id, "kind": n.kind.value, "title": n.title, "content": n.content, "ends_at": n.ends_at}
+            for n in found.fault_notices
+        ],
     )

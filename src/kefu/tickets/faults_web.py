@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from kefu.tickets import faults_api, faults_pages
+
+ROUTERS: list[APIRouter] = [faults_api.router, faults_pages.router]

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from kefu.tickets import merge_api, merge_pages
+
+ROUTERS: list[APIRouter] = [merge_api.router, merge_pages.router]

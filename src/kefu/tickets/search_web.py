@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from kefu.tickets import search_api, search_pages
+
+ROUTERS: list[APIRouter] = [search_api.router, search_pages.router]

@@ -25,7 +25,7 @@ from kefu.core.permissions import Actor
 from kefu.notices.service import notify
 from kefu.org.config import dictionary_cache
 from kefu.org.models import Department
-from kefu.tickets import access, attachments, customer_profile, formdef, formvalues, numbering
+from kefu.tickets import access, attachments, customer_profile, finder, formdef, formvalues, numbering
 from kefu.tickets.models import (
     CaseTemplate,
     Ticket,
@@ -418,8 +418,18 @@ def register(
     ]
     attachments.attach(session, ticket, actor, [*attachment_ids, *in_fields], log=None)
     log_entry(session, ticket, actor, "created", comment=ticket.subject)
+    finder.index_ticket(session, ticket)  # keyword and customer-pinyin search (TKT-10)
     if contact is not None:
         customer_profile.link_contact(session, record=contact, ticket_id=ticket.id)
+    from kefu.tickets import faults  # complaints and fault reports (TKT-13/14); it imports this module
+
+    faults.on_register(
+        session,
+        ticket=ticket,
+        ticket_type=ticket_type,
+        actor=actor,
+        department_named=department_id is not None,
+    )
     _start_flow(session, ticket, ticket_type, actor, version)
     audit_action(session, actor, ticket, "create", summary=ticket.subject, after={"type": ticket_type.code})
     events.on_commit(
@@ -523,6 +533,7 @@ def reply(
     row = log_entry(session, ticket, actor, "replied", task=task, comment=text)
     session.flush()
     attachments.attach(session, ticket, actor, attachment_ids, log=row)
+    finder.index_ticket(session, ticket)
     tell(session, ticket, [ticket.creator_id], i18n.gettext("Reply on ticket %(serial)s"), actor=actor)
     audit_action(session, actor, ticket, "reply", summary=text[:200])
     return row
