@@ -119,10 +119,19 @@ class Desks:
         return future
 
     async def hold(
-        self, client: httpx.AsyncClient, base: str, token: str, ready: asyncio.Event, total: int
+        self,
+        client: httpx.AsyncClient,
+        base: str,
+        token: str,
+        ready: asyncio.Event,
+        total: int,
+        gate: asyncio.Semaphore,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
-        async with client.stream("GET", base + "/api/v1/callcenter/stream", headers=headers) as response:
+        request = client.build_request("GET", base + "/api/v1/callcenter/stream", headers=headers)
+        async with gate:  # desks come online a few at a time, as people log in — not 500 in one tick
+            response = await client.send(request, stream=True)
+        try:
             response.raise_for_status()
             self.connected += 1
             if self.connected == total:
@@ -137,6 +146,8 @@ class Desks:
                     future = self.waiters.pop(call_id, None)
                     if future is not None and not future.done():
                         future.set_result(at)
+        finally:
+            await response.aclose()
 
 
 async def measure(
@@ -151,11 +162,12 @@ async def measure(
         httpx.AsyncClient(limits=limits, timeout=timeout) as streams,
         httpx.AsyncClient(timeout=30) as pbx,
     ):
+        gate = asyncio.Semaphore(10)
         holders = [
-            asyncio.create_task(desks.hold(streams, bases[i % 2], token, ready, len(desk)))
+            asyncio.create_task(desks.hold(streams, bases[i % 2], token, ready, len(desk), gate))
             for i, (_, token) in enumerate(desk)
         ]
-        await asyncio.wait_for(ready.wait(), timeout=120)
+        await asyncio.wait_for(ready.wait(), timeout=300)
         await asyncio.sleep(2)  # the last streams' subscriptions settle
         results: list[tuple[float, float, bool]] = []
         headers = {"Authorization": f"Bearer {pbx_token}"}
