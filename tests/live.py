@@ -39,7 +39,7 @@ def server(env: dict[str, str], *, log: Path, workers: int = 1) -> Iterator[str]
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 90  # a loaded machine starts the app slowly
             while True:
                 if proc.poll() is not None:
                     raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")

@@ -164,9 +164,10 @@ def routers() -> list[APIRouter]:
 async def _follow_events() -> None:
     """Keep this process's caches true to changes made in any process (dictionary, calendar)."""
     from kefu.org.calendar import service as calendar_service
+    from kefu.org.calendar.common import CALENDAR_CHANGED
     from kefu.org.config import dictionary
 
-    async for event in events.hub.subscribe():
+    async for event in events.hub.subscribe([dictionary.DICTIONARY_CHANGED, CALENDAR_CHANGED]):
         dictionary.on_event(event)
         calendar_service.on_event(event)
 

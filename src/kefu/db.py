@@ -146,3 +146,22 @@ def keep_on_error(session: Session) -> None:
     audit record of a refused address — made before anything else is written in the session.
     """
     session.info["kefu_commit_on_error"] = True
+
+
+def insert_ignoring_conflict(
+    session: Session, model: Any, values: dict[str, Any], *, unique: list[str]
+) -> Any:
+    """An INSERT of `values` into `model`'s table that does nothing when a row with the same
+    `unique` columns exists (ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike): one statement
+    instead of a savepoint, an insert that may fail and a release. Add `.returning(...)` to learn
+    whether the row was written (no row returned: it existed)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    raise NotImplementedError(f"no conflict-free insert for {dialect}")

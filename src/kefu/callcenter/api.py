@@ -274,22 +274,38 @@ async def stream(request: Request, actor: CurrentActor) -> EventSourceResponse:
     (my state changed), `call` (a call of mine changed). Agents only (403 for others)."""
     if not actor.can(USE):  # checked here, not by a gate: a stream that never ends tests badly
         raise PermissionDenied()
-    user_id = actor.user.id
+    desk = _DeskFilter(actor.user.id)
 
     async def generate() -> AsyncIterator[dict[str, str]]:
-        mine: set[int] = set()
-        async for event in events.hub.subscribe():
-            data = event.data
-            if event.type == cti.CALL_RINGING and event.reaches(user_id):
-                mine.add(int(data["call"]))
-                yield {"event": "ringing", "data": json.dumps(data, ensure_ascii=False)}
-            elif event.type == agents.AGENT_STATE and data.get("user_id") == user_id:
-                if data.get("call"):
-                    mine.add(int(data["call"]))
-                yield {"event": "state", "data": json.dumps(data, ensure_ascii=False)}
-            elif event.type == cti.CALL_UPDATED and (
-                data.get("call") in mine or data.get("agent_id") == user_id
-            ):
-                yield {"event": "call", "data": json.dumps(data, ensure_ascii=False)}
+        async for event in events.hub.subscribe(_DeskFilter.TYPES, accept=desk):
+            name = _DeskFilter.TYPES[event.type]
+            yield {"event": name, "data": json.dumps(event.data, ensure_ascii=False)}
 
     return EventSourceResponse(generate(), ping=15)
+
+
+class _DeskFilter:
+    """Which events an agent's desk stream takes: calls ringing at the agent, the agent's own state
+    changes, and updates of the calls it has seen (or that name the agent). Applied by the events
+    hub at delivery, in publication order, so the calls followed are known before their updates."""
+
+    TYPES = {cti.CALL_RINGING: "ringing", agents.AGENT_STATE: "state", cti.CALL_UPDATED: "call"}
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.calls: set[int] = set()
+
+    def __call__(self, event: events.Event) -> bool:
+        data = event.data
+        if event.type == cti.CALL_RINGING:
+            if not event.reaches(self.user_id):
+                return False
+            self.calls.add(int(data["call"]))
+            return True
+        if event.type == agents.AGENT_STATE:
+            if data.get("user_id") != self.user_id:
+                return False
+            if data.get("call"):
+                self.calls.add(int(data["call"]))
+            return True
+        return data.get("call") in self.calls or data.get("agent_id") == self.user_id

@@ -41,6 +41,7 @@ from kefu.callcenter.models import (
 )
 from kefu.core import clock, events
 from kefu.customers import phones
+from kefu.db import insert_ignoring_conflict
 from kefu.org.models import User
 
 CALL_RINGING = "call.ringing"
@@ -152,26 +153,25 @@ def _queue(session: Session, code: str) -> CallQueue | None:
 
 
 def _find_or_create(session: Session, event: CtiEvent) -> Call:
-    stmt = select(Call).where(Call.call_id == event.call_id)
-    call = session.scalar(stmt.with_for_update())
+    """The event's call, locked; created when this is its first event (a concurrent first event
+    of the same call finds the row the other wrote)."""
+    stmt = select(Call).where(Call.call_id == event.call_id).with_for_update()
+    call = session.scalar(stmt)
     if call is not None:
         return call
-    call = Call(
-        call_id=event.call_id,
-        direction=(event.direction or Direction.IN).value,
-        started_at=event.occurred_at,
-        last_event_at=event.occurred_at,
-        offered_to=[],
-        ivr={},
-        hold_seconds=0,
-        transfers=0,
-    )
-    try:
-        with session.begin_nested():
-            session.add(call)
-    except IntegrityError:  # the same call's other event was first
-        call = session.scalars(stmt.with_for_update()).one()
-    return call
+    values = {
+        "call_id": event.call_id,
+        "direction": (event.direction or Direction.IN).value,
+        "started_at": event.occurred_at,
+        "last_event_at": event.occurred_at,
+        "offered_to": [],
+        "ivr": {},
+        "hold_seconds": 0,
+        "transfers": 0,
+    }
+    insert = insert_ignoring_conflict(session, Call, values, unique=["call_id"]).returning(Call)
+    created = session.scalars(insert, execution_options={"populate_existing": True}).first()
+    return created if created is not None else session.scalars(stmt).one()
 
 
 def _customer_side(call: Call) -> str:
@@ -472,23 +472,21 @@ def ingest(session: Session, event: CtiEvent, *, source: str = "native") -> Inge
     """Apply one CTI event (see the module's docstring). Never commits."""
     key = event.dedupe_key(source)
     if session.scalar(select(CallEvent.id).where(CallEvent.dedupe_key == key)) is not None:
-        return Ingested(
-            call=session.scalars(select(Call).where(Call.call_id == event.call_id)).one(), duplicate=True
-        )
+        return Ingested(call=call_by_id(session, event.call_id), duplicate=True)  # a replay: no lock
     call = _find_or_create(session, event)
-    row = CallEvent(
-        call_pk=call.id,
-        kind=event.kind.value,
-        dedupe_key=key,
-        occurred_at=event.occurred_at,
-        received_at=clock.now(),
-        agent_id=event.agent_id,
-        payload=dict(event.payload),
+    row = {
+        "call_pk": call.id,
+        "kind": event.kind.value,
+        "dedupe_key": key,
+        "occurred_at": event.occurred_at,
+        "received_at": clock.now(),
+        "agent_id": event.agent_id,
+        "payload": dict(event.payload),
+    }
+    written = session.scalar(
+        insert_ignoring_conflict(session, CallEvent, row, unique=["dedupe_key"]).returning(CallEvent.id)
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # the same event, sent twice at once: the other one applies it
+    if written is None:  # the same event, sent twice at once: the other one applies it
         return Ingested(call=call, duplicate=True)
     with session.no_autoflush:  # the call's changes are written once, not before every lookup
         _apply(session, call, event)

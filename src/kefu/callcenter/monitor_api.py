@@ -107,7 +107,7 @@ async def monitor_stream(request: Request, actor: CurrentActor) -> EventSourceRe
     state changes (no data: the page reloads the figures it may see). Supervisors only (403)."""
     if not actor.can(MONITOR):  # checked here, not by a gate: a stream that never ends tests badly
         raise PermissionDenied()
-    return EventSourceResponse(changes(events.hub.subscribe()), ping=15)
+    return EventSourceResponse(changes(events.hub.subscribe(MONITOR_EVENTS)), ping=15)
 
 
 async def changes(source: AsyncIterator[events.Event]) -> AsyncIterator[dict[str, str]]:

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -44,11 +44,42 @@ class Event:
         return self.audience is None or user_id in self.audience
 
 
+Accept = Callable[[Event], bool]
+
+
+class _Subscription:
+    """One subscriber: its loop and queue, the event types it wants (None: all) and its filter."""
+
+    __slots__ = ("accept", "loop", "queue", "types")
+
+    def __init__(self, types: frozenset[str] | None, accept: Accept | None) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
+        self.types = types
+        self.accept = accept
+
+
+def _put_all(event: Event, queues: list[asyncio.Queue[Event]]) -> None:
+    for queue in queues:
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:  # a stalled reader loses events rather than memory
+            log.warning("event subscriber is %d events behind; dropping %s", queue.qsize(), event.type)
+
+
 class LocalHub:
-    """In-process fan-out to asyncio subscribers; `publish` is safe from any thread."""
+    """In-process fan-out to asyncio subscribers; `publish` is safe from any thread.
+
+    Subscribers say which event types they want and may pass a filter, which the hub applies at
+    delivery (in the publishing or relaying thread): an event wakes only the subscribers it is for,
+    and each event loop is woken once per event however many of its subscribers take it — with
+    hundreds of agent desks connected to a process, waking every stream for every call event was
+    the screen pop's main cost (see docs/benchmarks.md).
+    """
 
     def __init__(self) -> None:
-        self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]] = set()
+        self._by_type: dict[str, set[_Subscription]] = {}
+        self._any_type: set[_Subscription] = set()
         self._lock = threading.Lock()
         self.published: list[Event] = []  # the last events, for tests and diagnostics
         self.keep_last = 200
@@ -60,29 +91,61 @@ class LocalHub:
         self.published.append(event)
         del self.published[: -self.keep_last]
         with self._lock:
-            subscribers = list(self._subscribers)
-        for loop, queue in subscribers:
+            candidates = [*self._by_type.get(event.type, ()), *self._any_type]
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Queue[Event]]] = {}
+        for sub in candidates:
+            if sub.accept is not None:
+                try:
+                    if not sub.accept(event):
+                        continue
+                except Exception:  # a broken filter must not stop delivery to the others
+                    log.exception("event filter failed on %s", event.type)
+                    continue
+            by_loop.setdefault(sub.loop, []).append(sub.queue)
+        for loop, queues in by_loop.items():
             try:
-                loop.call_soon_threadsafe(queue.put_nowait, event)
-            except RuntimeError:  # the subscriber's loop has closed
+                loop.call_soon_threadsafe(_put_all, event, queues)
+            except RuntimeError:  # the subscribers' loop has closed
                 with self._lock:
-                    self._subscribers.discard((loop, queue))
+                    for sub in candidates:
+                        if sub.loop is loop:
+                            self._discard(sub)
 
-    async def subscribe(self) -> AsyncIterator[Event]:
-        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
-        entry = (asyncio.get_running_loop(), queue)
+    def _discard(self, sub: _Subscription) -> None:
+        if sub.types is None:
+            self._any_type.discard(sub)
+            return
+        for event_type in sub.types:
+            subs = self._by_type.get(event_type)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._by_type[event_type]
+
+    async def subscribe(
+        self, types: Iterable[str] | None = None, *, accept: Accept | None = None
+    ) -> AsyncIterator[Event]:
+        """Events as they are published: those of `types` (all when None) that `accept` (when
+        given) returns true for. `accept` runs in the delivering thread, in publication order,
+        before the event is queued: keep it quick and let it update the state it filters on
+        (e.g. the calls an agent's stream follows) so that the next event sees the update."""
+        sub = _Subscription(frozenset(types) if types is not None else None, accept)
         with self._lock:
-            self._subscribers.add(entry)
+            if sub.types is None:
+                self._any_type.add(sub)
+            else:
+                for event_type in sub.types:
+                    self._by_type.setdefault(event_type, set()).add(sub)
         try:
             while True:
-                yield await queue.get()
+                yield await sub.queue.get()
         finally:
             with self._lock:
-                self._subscribers.discard(entry)
+                self._discard(sub)
 
     def subscriber_count(self) -> int:
         with self._lock:
-            return len(self._subscribers)
+            return len(self._any_type | set().union(*self._by_type.values()))
 
     def start(self) -> None:
         """Nothing to start in embedded mode."""

@@ -72,9 +72,8 @@ async def stream(request: Request, actor: CurrentActor) -> EventSourceResponse:
     async def generate() -> AsyncIterator[dict[str, str]]:
         yield await announcement_stream.opening(user_id)
         yield {"event": "unread", "data": json.dumps({"unread": await asyncio.to_thread(_unread, user_id)})}
-        async for event in events.hub.subscribe():
-            if not event.reaches(user_id):
-                continue
+        wanted = {*announcement_stream.TYPES, service.NOTIFICATION_CREATED, service.NOTIFICATIONS_READ}
+        async for event in events.hub.subscribe(wanted, accept=lambda event: event.reaches(user_id)):
             if event.type in announcement_stream.TYPES:
                 message = await announcement_stream.relay(event, user_id)
                 if message is not None:

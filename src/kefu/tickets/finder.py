@@ -39,7 +39,6 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    and_,
     case,
     column,
     delete,
@@ -75,6 +74,7 @@ REPLY_ACTIONS = ("replied",)
 PAGE_SIZE = 20
 PAGE_MAX = 100
 COUNT_CAP = 10_000
+COUNT_MS = 60  # PostgreSQL: how long the total may take before the page says "more than"
 TEXT_MAX = 100
 SORTS = ("created", "updated", "serial", "priority")
 ORDERS = ("desc", "asc")
@@ -289,16 +289,13 @@ def keyword_condition(
         return None
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        # Through the document's (kind, ref_id) key, so the planner may also check the terms ticket by
-        # ticket (when the other conditions leave few) instead of collecting every match first.
+        # The index row carries (kind, ref_id), indexed (migration 0016): the planner either collects
+        # the matches from the GIN index and probes the tickets, or, when the other conditions leave
+        # few tickets, checks the terms ticket by ticket — without a detour through search_document
+        # (which doubled the cost of a common keyword: 2.6 s down to 0.3 s for one case measured).
         vector = "search_fts.title_tsv" if title_only else "search_fts.tsv"
         matches = literal_column(vector).op("@@")(backends.tsquery_sql(terms, any_term=False))
-        ids = (
-            select(SearchDocument.ref_id)
-            .join(_pg_fts, _pg_fts.c.doc_id == SearchDocument.id)
-            .where(SearchDocument.kind == KIND, matches)
-        )
-        return Ticket.id.in_(ids)
+        return Ticket.id.in_(select(_pg_fts.c.ref_id).where(_pg_fts.c.kind == KIND, matches))
     fts = "search_fts_title" if title_only else "search_fts"
     param = "ticket_title_q" if title_only else "ticket_q"
     docs = (
@@ -439,7 +436,7 @@ def _ordering(session: Session, c: Conditions) -> list[Any]:
 
 def statement(session: Session, actor: Actor, c: Conditions) -> Select[Any]:
     """SELECT Ticket matching `c` within the actor's data scope (not ordered, not paged)."""
-    stmt = select(Ticket).where(and_(*conditions(session, c))) if c.values else select(Ticket)
+    stmt = select(Ticket).where(*conditions(session, c)) if c.values else select(Ticket)
     return access.restrict(stmt, actor)
 
 
@@ -447,12 +444,15 @@ def statement(session: Session, actor: Actor, c: Conditions) -> Select[Any]:
 class Result:
     rows: list[Ticket]
     total: int
-    exact: bool  # False: `total` is COUNT_CAP and there are more
+    exact: bool  # False: there are more than `total` (COUNT_CAP reached, or counting took too long)
     page: int
     size: int
+    counted: bool = True  # False: counting ran out of time; `total` is what this page shows so far
 
     @property
     def pages(self) -> int:
+        if not self.counted:
+            return self.page + 1
         return max(1, math.ceil(self.total / self.size))
 
     @property
@@ -467,19 +467,46 @@ def _no_jit(session: Session) -> None:
         session.execute(text("SET LOCAL jit = off"))
 
 
-def run(session: Session, actor: Actor, c: Conditions) -> Result:
-    """One page of the matching tickets and how many there are (up to COUNT_CAP)."""
+def run(session: Session, actor: Actor, c: Conditions, *, count_ms: int | None = None) -> Result:
+    """One page of the matching tickets and how many there are (up to COUNT_CAP). On PostgreSQL
+    the count has `count_ms` (default COUNT_MS) to finish; when it cannot, the page says "more than
+    the tickets shown" instead of keeping the user waiting for a number."""
     _no_jit(session)
     stmt = statement(session, actor, c)
     offset = (c.page - 1) * c.size
     rows = list(session.scalars(stmt.order_by(*_ordering(session, c)).limit(c.size).offset(offset)))
-    if c.page == 1 and len(rows) < c.size:
-        total, exact = len(rows), True
-    else:
-        capped = stmt.with_only_columns(Ticket.id).limit(COUNT_CAP + 1).subquery()
-        counted = int(session.scalar(select(func.count()).select_from(capped)) or 0)
-        total, exact = min(counted, COUNT_CAP), counted <= COUNT_CAP
-    return Result(rows=rows, total=total, exact=exact, page=c.page, size=c.size)
+    if len(rows) < c.size and (rows or c.page == 1):
+        return Result(rows=rows, total=offset + len(rows), exact=True, page=c.page, size=c.size)
+    capped = stmt.with_only_columns(Ticket.id).limit(COUNT_CAP + 1).subquery()
+    counted = _count_within(
+        session, select(func.count()).select_from(capped), COUNT_MS if count_ms is None else count_ms
+    )
+    if counted is None:
+        return Result(
+            rows=rows, total=offset + len(rows), exact=False, page=c.page, size=c.size, counted=False
+        )
+    return Result(
+        rows=rows, total=min(counted, COUNT_CAP), exact=counted <= COUNT_CAP, page=c.page, size=c.size
+    )
+
+
+def _count_within(session: Session, stmt: Select[Any], ms: int) -> int | None:
+    """The count of `stmt`, or None when PostgreSQL could not finish it within `ms` milliseconds
+    (the transaction goes on: the count runs in a savepoint with a local statement timeout)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return int(session.scalar(stmt) or 0)
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        with session.begin_nested():
+            session.execute(text(f"SET LOCAL statement_timeout = {int(ms)}"))
+            counted = int(session.scalar(stmt) or 0)
+            session.execute(text("SET LOCAL statement_timeout TO DEFAULT"))  # a released savepoint kept it
+            return counted
+    except OperationalError as exc:  # QueryCanceled: rolling the savepoint back undid the timeout too
+        if getattr(exc.orig, "sqlstate", None) != "57014":
+            raise
+        return None
 
 
 def count(session: Session, actor: Actor, c: Conditions, *, cap: int) -> int:

@@ -105,6 +105,14 @@ class TicketRead(BaseModel):
     due_at: datetime | None
     urge_count: int
     reopen_count: int
+    external_code: str = Field(description="The code another system knows the matter by (e.g. Inmarsat)")
+    terminal_no: str
+    area: str | None = Field(description="Area code (dictionary `area`), for fault notices and dispatch")
+    merged_into_id: int | None = Field(description="The surviving ticket, when merged into another")
+    merged_at: datetime | None
+    complaint_class: str | None = Field(description="Complaint class (dictionary `complaint_class`)")
+    complaint_flag: str = Field(description="`repeat` (重复投诉), `secondary` (二次投诉) or empty")
+    related_ticket_id: int | None = Field(description="The earlier complaint a flagged one repeats")
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None

@@ -78,6 +78,12 @@ def test_repeat_and_secondary_complaints_on_a_scripted_sequence(desk: Desk):
     assert repeat["facts"]["related_ticket_id"] == first["id"]
     assert repeat["facts"]["related_serial"] == first["serial"]
     assert any(e["action"] == "complaint_repeat" for e in repeat["log"])
+    read = desk.get(repeat["id"], desk.leader)  # the ticket itself carries the flag on the API
+    assert (read["complaint_flag"], read["complaint_class"], read["related_ticket_id"]) == (
+        "repeat",
+        "line",
+        first["id"],
+    )
 
     # Not across customers, nor across matters.
     other_customer = _complain(desk, "13800000002", "line")

@@ -10,7 +10,8 @@ FTS5 adds shadow tables `search_fts_data`, `…_idx`, `…_content`, `…_docsiz
 
 PostgreSQL — `search_fts`: one row per document with two tsvectors written by kefu (title weight A,
 keywords B, body D; exact lexemes, so neither the text-search parser nor the database's locale can
-split a term differently at index and at query time), each with a GIN index.
+split a term differently at index and at query time), each with a GIN index, and a btree on
+(kind, ref_id) for searches that join the matches to their records (the ticket search).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ POSTGRES_CREATE = [
 )""",
     "CREATE INDEX IF NOT EXISTS search_fts_tsv ON search_fts USING gin (tsv)",
     "CREATE INDEX IF NOT EXISTS search_fts_title_tsv ON search_fts USING gin (title_tsv)",
+    "CREATE INDEX IF NOT EXISTS search_fts_kind_ref ON search_fts (kind, ref_id)",  # migration 0016
 ]
 POSTGRES_DROP = ["DROP TABLE IF EXISTS search_fts"]
 

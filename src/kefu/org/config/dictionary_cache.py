@@ -94,7 +94,7 @@ def on_event(event: events.Event) -> None:
 
 async def follow_changes() -> None:
     """Invalidate this process's cache on every `dictionary.changed` event, from any app process."""
-    async for event in events.hub.subscribe():
+    async for event in events.hub.subscribe([DICTIONARY_CHANGED]):
         on_event(event)
 
 
