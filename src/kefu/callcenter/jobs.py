@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from kefu.callcenter import agents
-from kefu.core.jobs import crontab, periodic
+from kefu.core.jobs import crontab, periodic, task
 from kefu.db import db
 
 log = logging.getLogger(__name__)
@@ -40,3 +40,6 @@ def queue_deadlines() -> int:
 queue_deadlines_every_minute = periodic(crontab(minute="*"), name="callcenter.queue_deadlines")(
     queue_deadlines
 )
+# Scheduled at a waiting call's next deadline when it enters a queue (`routing.on_event`), so an
+# overflow after 30 seconds happens then, not at the next minute; the minute's sweep stays as the net.
+queue_deadline_due = task(name="callcenter.queue_deadline_due")(queue_deadlines)

@@ -16,7 +16,9 @@ When a decision is taken
 * `tick` applies the deadlines: after `overflow_after_seconds` in a queue a call moves to the
   overflow queue (a `queued` event of source "acd", stamped with the instant it fell due); after
   `max_wait_seconds` since it was queued (kept across overflows) the PBX is told (the adapter's
-  `queue_timeout`) and the call ends as the PBX reports its hangup.
+  `queue_timeout`) and the call ends as the PBX reports its hangup. A call left waiting has a job
+  scheduled at its next deadline (`callcenter.queue_deadline_due`); a sweep every minute and every
+  `route` request apply whatever is due as well.
 
 An offer marks the agent ringing for the call at once (the same `ringing` fact a PBX reports, of
 source "acd"): that is the reservation that keeps two decisions from giving one agent two calls.
@@ -54,7 +56,7 @@ from kefu.callcenter.models import (
     QueueStrategy,
     Skill,
 )
-from kefu.core import clock
+from kefu.core import clock, jobs
 from kefu.core.errors import Conflict, FieldError
 from kefu.core.i18n import lazy
 from kefu.customers.models import Customer
@@ -345,8 +347,20 @@ def on_event(session: Session, call: Call, event: cti.CtiEvent, *, source: str) 
     queue = session.get(CallQueue, call.queue_id)
     if queue is None or queue.routing != KEFU:
         return
-    if call.id in {w.call.id for w in waiting_calls(session, {queue.id: queue})}:
-        offer_call(session, call, command=source != ROUTE_SOURCE)
+    waiting = next((w for w in waiting_calls(session, {queue.id: queue}) if w.call.id == call.id), None)
+    if waiting is None:
+        return
+    if offer_call(session, call, command=source != ROUTE_SOURCE) is None:
+        _schedule_deadline(session, waiting, queue)
+
+
+def _schedule_deadline(session: Session, waiting: Waiting, queue: CallQueue) -> None:
+    """Have the call's next overflow or time-out applied when it falls due."""
+    deadline = _due(waiting, queue, kefu_queues(session))
+    if deadline is not None:
+        from kefu.callcenter.jobs import queue_deadline_due
+
+        jobs.schedule_on_commit(session, queue_deadline_due, at=deadline.at)
 
 
 def agent_ready(session: Session, agent: Agent) -> Call | None:

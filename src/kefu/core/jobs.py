@@ -2,13 +2,15 @@
 
 Embedded mode: Huey stores its queue in a SQLite file beside the database and a consumer runs
 inside the app process. Server mode: Huey on Redis, consumed by any number of `kefu worker`
-processes. Domain code only uses `task`, `periodic` and `enqueue_on_commit` from here.
+processes. Domain code only uses `task`, `periodic`, `enqueue_on_commit` and `schedule_on_commit`
+from here.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
@@ -17,11 +19,20 @@ from huey.consumer import Consumer
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from kefu.core import clock
 from kefu.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["crontab", "enqueue_on_commit", "huey", "periodic", "start_consumer", "task"]
+__all__ = [
+    "crontab",
+    "enqueue_on_commit",
+    "huey",
+    "periodic",
+    "schedule_on_commit",
+    "start_consumer",
+    "task",
+]
 
 
 def _build(settings: Settings) -> Huey:
@@ -51,6 +62,25 @@ def enqueue_on_commit(session: Session, job: TaskWrapper, *args: Any, **kwargs: 
     if not session.in_transaction():
         session.begin()  # so that a rollback before the next commit drops it too
     session.info.setdefault("kefu_pending_jobs", []).append((job, args, kwargs))
+
+
+def schedule_on_commit(session: Session, job: TaskWrapper, *args: Any, at: datetime) -> None:
+    """Run `job(*args)` at `at` (as soon as possible when that has passed), once `session` commits.
+    The job must be idempotent: a deadline may also be met by a periodic sweep first."""
+    if not session.in_transaction():
+        session.begin()
+    session.info.setdefault("kefu_pending_jobs", []).append((_Scheduled(job, at), args, {}))
+
+
+class _Scheduled:
+    """A job to schedule at an instant; the delay is taken when the transaction commits."""
+
+    def __init__(self, job: TaskWrapper, at: datetime) -> None:
+        self.job, self.at, self.name = job, at, getattr(job, "name", str(job))
+
+    def __call__(self, *args: Any) -> None:
+        delay = max(0.0, (self.at - clock.now()).total_seconds())
+        self.job.schedule(args=args, delay=delay)
 
 
 @sa_event.listens_for(Session, "after_commit")

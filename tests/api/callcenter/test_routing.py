@@ -248,6 +248,31 @@ def test_overflow_then_maximum_wait_by_frozen_clock(cc):
     assert call.wait_seconds == 70
 
 
+def test_a_waiting_call_has_a_job_scheduled_at_its_next_deadline(cc):
+    from datetime import UTC, datetime
+
+    from kefu.callcenter.jobs import queue_deadline_due, queue_deadlines
+    from kefu.core import jobs
+
+    vip = second_queue(cc, "vipline", [cc.bob], routing="kefu", max_wait_seconds=60)
+    kefu(cc.queue, cc.session, overflow_after_seconds=30, overflow_queue_id=vip.id)
+    jobs.huey.flush()
+    before = datetime.now(UTC).replace(tzinfo=None)  # Huey keeps naive UTC instants
+    event(cc, "queued", "d-1", 0, queue="hotline")
+    after = datetime.now(UTC).replace(tzinfo=None)
+    [job] = jobs.huey.scheduled()
+    assert job.name == queue_deadline_due.name
+    assert before + timedelta(seconds=30) <= job.eta <= after + timedelta(seconds=30)
+    with at(30):  # what the job does when it runs: the overflow, at its instant
+        assert queue_deadlines() == 1
+    assert call_row(cc, "d-1").queue_id == vip.id
+    # In the overflow queue the call waits again: the next deadline (the maximum wait, counted from
+    # the first queue) is scheduled in turn.
+    scheduled = jobs.huey.scheduled()
+    assert len(scheduled) == 2 and {t.name for t in scheduled} == {queue_deadline_due.name}
+    jobs.huey.flush()
+
+
 def test_overflow_into_a_queue_with_a_ready_agent_rings_at_once(cc):
     vip = second_queue(cc, "vipline", [cc.bob], routing="kefu")
     kefu(cc.queue, cc.session, overflow_after_seconds=30, overflow_queue_id=vip.id)
