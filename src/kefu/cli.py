@@ -1,4 +1,4 @@
-"""The `kefu` command: serve, migrate, worker, demo, create-admin, simulate."""
+"""The `kefu` command: serve, migrate, worker, demo, create-admin, simulate, preset."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
+from kefu.presets.cli import app as preset_app
+
 app = typer.Typer(help="kefu — customer-service center platform", no_args_is_help=True, add_completion=False)
+app.add_typer(preset_app, name="preset")
 
 
 def _setup() -> None:
@@ -98,15 +101,32 @@ def demo(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server afterwards")] = True,
+    preset: Annotated[
+        str,
+        typer.Option(
+            help="Industry preset: satellite, cabletv, water, mobile, securities; all = the generic demo "
+            "and every preset"
+        ),
+    ] = "all",
 ) -> None:
     """Create the demo organisation (idempotent), print its accounts, and start the server."""
     from kefu import demo as demo_data
+    from kefu.presets import files as preset_files
 
+    shipped = preset_files.names()
+    if preset not in [*shipped, "all"]:
+        raise typer.BadParameter(f"choose one of {', '.join([*shipped, 'all'])}", param_hint="--preset")
     migrate()
     from kefu.db import db
 
-    with db.unit_of_work() as session:
-        accounts = demo_data.seed(session)
+    try:
+        with db.unit_of_work() as session:
+            accounts = demo_data.seed(
+                session, generic=preset == "all", presets=shipped if preset == "all" else [preset]
+            )
+    except preset_files.PresetError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
     typer.echo("\nDemo accounts (account / password / role):")
     for username, password, role in accounts:
         typer.echo(f"  {username:<14} {password:<16} {role}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,7 @@ from kefu.messaging import demo as messaging_demo
 from kefu.notices import announcement_demo
 from kefu.notices.service import notify
 from kefu.org.models import DataScope, Department, Role, User, UserGroup
+from kefu.presets import loader as preset_loader
 from kefu.tickets import demo as ticket_demo
 
 DEMO_PASSWORD = "Demo@2026"
@@ -132,8 +135,13 @@ USERS = [
 DEMO_USERS = [u[0] for u in USERS]
 
 
-def seed(session: Session) -> list[tuple[str, str, str]]:
-    """Create what is missing; returns (account, password, role name) for every demo user."""
+def seed(
+    session: Session, *, generic: bool = True, presets: Sequence[str] = ()
+) -> list[tuple[str, str, str]]:
+    """Create what is missing; returns (account, password, role name) for every demo user.
+
+    `generic` adds the generic demo desk (tickets, knowledge, call center, messaging, customers);
+    `presets` loads industry presets (`kefu.presets`) on top of the demo organisation."""
     admin_role = bootstrap.ensure_builtins(session)
     depts: dict[str, Department] = {d.code: d for d in session.scalars(select(Department))}
     for code, name, parent in DEPARTMENTS:
@@ -194,11 +202,14 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
     depts["KF-L1A"].supervisor_id = leader.id
     session.flush()
     users = {u.username: u for u in session.scalars(select(User).where(User.username.in_(DEMO_USERS)))}
-    ticket_demo.seed(session, admin=users["admin"], users=users, handling_department=depts["KF-BO"])
-    knowledge_demo.seed(session, admin=users["admin"], users=users, maintaining_department=depts["KF-KB"])
-    announcement_demo.seed(session)
-    callcenter_demo.seed(session, users=users)
-    messaging_demo.seed(session, admin=users["admin"])
-    agents = [users[name] for name in ("agent01", "agent02", "leader01")]
-    seed_demo_customers(session, admin=users["admin"], agents=agents)
+    if generic:
+        ticket_demo.seed(session, admin=users["admin"], users=users, handling_department=depts["KF-BO"])
+        knowledge_demo.seed(session, admin=users["admin"], users=users, maintaining_department=depts["KF-KB"])
+        announcement_demo.seed(session)
+        callcenter_demo.seed(session, users=users)
+        messaging_demo.seed(session, admin=users["admin"])
+        agents = [users[name] for name in ("agent01", "agent02", "leader01")]
+        seed_demo_customers(session, admin=users["admin"], agents=agents)
+    for name in presets:
+        accounts.extend(preset_loader.load(session, name, password=DEMO_PASSWORD).accounts)
     return accounts

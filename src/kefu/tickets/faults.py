@@ -63,9 +63,17 @@ def on_register(
     """Called by ticket registration before the flow starts (the ticket has its id)."""
     from kefu.tickets import service
 
-    area = (ticket.fields or {}).get("area")
+    values = ticket.fields or {}
+    # Form elements with these codes fill the ticket's own columns, which search and dispatch use:
+    # the area (dictionary `area`), another system's code for the matter (e.g. the Inmarsat code)
+    # and the customer's terminal number.
+    area = values.get("area")
     if area and not ticket.area:
         ticket.area = str(area)[:60]
+    for column in ("external_code", "terminal_no"):
+        value = values.get(column)
+        if value and not getattr(ticket, column):
+            setattr(ticket, column, str(value).strip()[:100])
     if complaints.is_complaint(session, ticket):
         complaints.classify(session, ticket, actor)
     if not is_fault(session, ticket):

@@ -114,3 +114,28 @@ def test_knowledge_suggestions_need_the_right_to_register(desk: Desk):
     found = desk.call("GET", "/faults/suggestions?q=光猫", desk.agent)
     assert isinstance(found, list)
     desk.call("GET", "/faults/suggestions?q=光猫", desk.h1, expect=403)
+
+
+def test_form_elements_fill_the_searchable_codes(desk: Desk):
+    from kefu.tickets.models import FormTemplate, TemplateStatus
+    from tests.api.tickets.conftest import ELEMENTS
+
+    codes = [
+        {"code": "external_code", "label": "海事卫星编码", "type": "text", "max_length": 40},
+        {"code": "terminal_no", "label": "终端号码", "type": "text", "max_length": 40},
+    ]
+    form = FormTemplate(
+        code="inmarsat", name="卫星故障单", status=TemplateStatus.ACTIVE, elements=[*ELEMENTS, *codes]
+    )
+    desk.session.add(form)
+    desk.session.flush()
+    desk.ticket_type.form_template_id = form.id
+    desk.session.flush()
+    fields = {"contact_phone": "13800138000", "external_code": " 870776543210 ", "terminal_no": "T-0042"}
+    made = desk.register(subject="卫星电话无法登网", nature="fault", fields=fields)
+    read = desk.get(made["id"], desk.leader)
+    assert (read["external_code"], read["terminal_no"]) == ("870776543210", "T-0042")
+    found = desk.client.get(
+        "/api/v1/tickets/search", params={"terminal_no": "T-0042"}, headers=desk.leader.headers
+    ).json()
+    assert [i["id"] for i in found["items"]] == [made["id"]]
