@@ -1,4 +1,4 @@
-"""The `kefu` command: serve, migrate, worker, demo, create-admin, simulate, preset."""
+"""The `kefu` command: serve, migrate, reindex, worker, demo, create-admin, simulate, preset."""
 
 from __future__ import annotations
 
@@ -34,6 +34,27 @@ def migrate() -> None:
     with db.unit_of_work() as session:
         bootstrap.ensure_builtins(session)
     typer.echo("database is up to date")
+
+
+@app.command()
+def reindex(
+    kind: Annotated[str, typer.Option(help="Only this kind of document: tickets, knowledge")] = "",
+) -> None:
+    """Rebuild the full-text index and the tickets' customer-name keys from the data: after an
+    upgrade that made something searchable, or a bulk import that bypassed the services."""
+    import kefu.knowledge.indexing  # noqa: F401 — each module registers how its kind is re-indexed
+    from kefu.core import search
+    from kefu.db import db
+    from kefu.tickets import finder
+
+    _setup()
+    known = sorted(search.registered_kinds())
+    if kind and kind not in known:
+        raise typer.BadParameter(f"choose one of {', '.join(known)}", param_hint="--kind")
+    with db.unit_of_work() as session:
+        keys = finder.rebuild_name_keys(session) if kind in ("", finder.KIND) else 0
+        documents = search.reindex(session, kind or None)
+    typer.echo(f"{documents} documents indexed, name keys of {keys} tickets written")
 
 
 @app.command()
