@@ -77,6 +77,12 @@ LOG_LABELS = {
     "attached": lazy("Attached a file"),
     "email_received": lazy("Email from the customer"),
     "email_sent": lazy("Email to the customer"),
+    "rule_dispatched": lazy("Dispatched by rule"),
+    "notice_linked": lazy("Linked to a fault notice"),
+    "seniors_alerted": lazy("Seniors on duty alerted by SMS"),
+    "on_the_spot": lazy("Answered on the spot"),
+    "complaint_repeat": lazy("Repeat complaint"),
+    "complaint_secondary": lazy("Secondary complaint"),
 }
 # A ticket's own status words (the flow's task statuses use the bare codes as msgids).
 TICKET_STATUS_LABELS = {

@@ -42,6 +42,12 @@ def test_dispatch_rules_pick_the_department_in_order(desk: Desk):
     assert east["department_id"] == desk.other.id
     assert east["handler_id"] == desk.o1.user.id  # the flow's assignment in that department
     assert any(e["action"] == "rule_dispatched" for e in east["log"])
+    from tests.support import browser_login
+
+    browser_login(desk.client, desk.leader.user.username)
+    page = desk.client.get(f"/tickets/{east['id']}")
+    assert "按规则派单" in page.text and ">rule_dispatched<" not in page.text  # the log speaks Chinese
+    desk.client.cookies.clear()
     west = _fault(desk, "west")
     assert west["department_id"] == desk.back.id
     assert west["handler_id"] in (desk.h1.user.id, desk.h2.user.id)
