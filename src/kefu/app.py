@@ -69,6 +69,7 @@ def routers() -> list[APIRouter]:
     from kefu.org.calendar import roster_api, roster_pages
     from kefu.org.config import api as config_api
     from kefu.org.config import pages as config_pages
+    from kefu.tickets import acceptance_web as ticket_acceptance_web
     from kefu.tickets import api as tickets_api
     from kefu.tickets import callbacks_api, callbacks_pages
     from kefu.tickets import faults_web as ticket_faults_web
@@ -114,6 +115,7 @@ def routers() -> list[APIRouter]:
         *ticket_search_web.ROUTERS,
         *ticket_merge_web.ROUTERS,
         *ticket_faults_web.ROUTERS,
+        *ticket_acceptance_web.ROUTERS,
         # The publisher's routes first: "/announcements/manage" would otherwise match "/{announcement_id}".
         announcements_api.manage_router,
         announcements_api.router,

@@ -59,6 +59,7 @@ from kefu.org.calendar.models import HolidayOverride, RosterEntry, Shift, Workin
 from kefu.org.config.models import DictItem, DictType, ParameterHistory, SystemParameter
 from kefu.org.models import ApiToken, Department, IpRule, Role, User, UserGroup, UserRole, UserSession
 from kefu.tickets import fault_models, merge_models, search_models  # noqa: F401  (their tables)
+from kefu.tickets.acceptance_models import TicketAcceptance  # noqa: F401  (its table)
 from kefu.tickets.models import (
     BusinessCategory,
     CallbackTask,

@@ -1663,3 +1663,78 @@ SCENARIOS.update(
         )(_tk(c, closed=True)),
     }
 )
+
+
+# --- business acceptance orders (tickets_acceptance) -----------------------------------------------------
+
+
+def _acc_setup(c: Ctx) -> Any:
+    """The acceptance types, handled in the admin's own department (so the admin is in the pool)."""
+    from kefu.org.config.dictionary import seed_defaults
+    from kefu.tickets.acceptance_flows import ensure_acceptance_types
+
+    seed_defaults(c.session)
+    dept = c.factory.department()
+    c.admin.department_id = dept.id
+    c.session.flush()
+    ensure_acceptance_types(c.session, actor=c.factory.actor(c.admin), department_id=dept.id)
+    c.session.flush()
+
+
+def _acc(c: Ctx, *, mode: str = "serve_first", step: str = "") -> Any:
+    """An order registered by the admin: pending; `step` "locked" (the admin took it) or "rejected"."""
+    from kefu.tickets import acceptance
+    from kefu.tickets import acceptance_values as values
+
+    _acc_setup(c)
+    actor = c.factory.actor(c.admin)
+    ticket, row = acceptance.create(
+        c.session,
+        actor=actor,
+        payment_mode=mode,
+        type_id=None,
+        order=values.OrderValues(kind="install"),
+        ticket=values.TicketValues(customer_name="walk", customer_phone="13800138000"),
+    )
+    if step in ("locked", "rejected"):
+        acceptance.lock(c.session, actor=actor, ticket=ticket, row=row, expected_version=None)
+    if step == "rejected":
+        acceptance.reject(
+            c.session, actor=actor, ticket=ticket, row=row, expected_version=None, reason="walk"
+        )
+    c.session.flush()
+    return ticket
+
+
+ACC = "/api/v1/tickets/acceptance"
+
+
+def _acc_action(action: str, body: dict[str, Any], **kw: Any) -> Scenario:
+    return lambda c: (lambda t: (f"{ACC}/{t.id}/{action}", body))(_acc(c, **kw))
+
+
+SCENARIOS.update(
+    {
+        ("POST", ACC): lambda c: (
+            _acc_setup(c),
+            (
+                ACC,
+                {
+                    "payment_mode": "pay_first",
+                    "kind": "install",
+                    "customer_name": "walk",
+                    "customer_phone": "13800138000",
+                },
+            ),
+        )[1],
+        ("POST", f"{ACC}/types"): lambda c: (f"{ACC}/types", {}),
+        ("POST", f"{ACC}/{{ticket_id}}/lock"): _acc_action("lock", {}),
+        ("POST", f"{ACC}/{{ticket_id}}/unlock"): _acc_action("unlock", {}, step="locked"),
+        ("POST", f"{ACC}/{{ticket_id}}/reject"): _acc_action("reject", {"reason": "walk"}, step="locked"),
+        ("POST", f"{ACC}/{{ticket_id}}/complete"): _acc_action("complete", {"reply": "walk"}, step="locked"),
+        ("POST", f"{ACC}/{{ticket_id}}/payment"): _acc_action("payment", {"amount": "10"}, mode="pay_first"),
+        ("POST", f"{ACC}/{{ticket_id}}/resubmit"): _acc_action(
+            "resubmit", {"comment": "walk"}, step="rejected"
+        ),
+    }
+)

@@ -7,7 +7,7 @@ import pytest
 from kefu import demo
 
 BASE = {"/", "/inbox", "/announcements"}
-DESK = {"/tickets", "/tickets/new", "/tickets/callbacks", "/tickets/search"}
+DESK = {"/tickets", "/tickets/new", "/tickets/callbacks", "/tickets/search", "/tickets/acceptance"}
 TICKET_SETUP = {
     "/admin/tickets/cases",
     "/admin/tickets/categories",
@@ -23,7 +23,7 @@ MESSAGING_AGENT = {"/messaging/send", "/messaging/log", "/messaging/dnd"}
 MESSAGING_LEAD = MESSAGING_AGENT | {"/messaging/templates", "/messaging/blacklist", "/messaging/batches"}
 EXPECTED = {
     "agent01": BASE | DESK | KNOWLEDGE | CUSTOMERS | CALL_CENTER | MESSAGING_AGENT,
-    "backoffice01": BASE | KNOWLEDGE | CUSTOMERS | {"/tickets", "/tickets/search"},
+    "backoffice01": BASE | KNOWLEDGE | CUSTOMERS | {"/tickets", "/tickets/search", "/tickets/acceptance"},
     "kbeditor01": BASE
     | KNOWLEDGE
     | {"/knowledge/categories", "/knowledge/manage", "/knowledge/review", "/messaging/templates"},

@@ -168,6 +168,20 @@ def test_cable_tv_fault_is_routed_by_the_area_rule_and_linked_to_its_notice(org)
     )
 
 
+def test_cable_tv_takes_business_acceptance_orders_at_its_business_desk(org):
+    from kefu.tickets import acceptance_flows
+
+    session = org
+    result = loader.load(session, "cabletv", password=demo.DEMO_PASSWORD)
+    assert result.created.get("acceptance") == 1
+    desk = session.scalars(select(Department).where(Department.code == "CTV-BIZ")).one()
+    codes = [code for code, _ in acceptance_flows.TYPE_CODES.values()]
+    types = list(session.scalars(select(TicketType).where(TicketType.code.in_(codes))))
+    assert len(types) == 2 and {t.default_department_id for t in types} == {desk.id}
+    again = loader.load(session, "cabletv", password=demo.DEMO_PASSWORD)
+    assert not again.changed
+
+
 def test_every_preset_loads_with_the_generic_demo_into_one_database(session):
     accounts = demo.seed(session, presets=files.names())
     usernames = [a[0] for a in accounts]

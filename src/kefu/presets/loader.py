@@ -32,7 +32,7 @@ from kefu.org.config.models import DictType
 from kefu.org.models import Department, Role, User
 from kefu.presets import content, files, typical
 from kefu.presets.schema import FlowSpec, Preset
-from kefu.tickets import fault_notices, faults
+from kefu.tickets import acceptance_flows, fault_notices, faults
 from kefu.tickets.fault_models import DispatchRule, FaultNotice
 from kefu.tickets.models import BusinessCategory, CaseTemplate, FormTemplate, Ticket, TicketType
 from kefu.tickets.setup import service as setup
@@ -158,6 +158,7 @@ class Loader:
         self.load_types()
         self.load_cases()
         self.load_dispatch_rules()
+        self.load_acceptance()
         self.load_notices()
         content.load_knowledge(self)
         content.load_customers(self)
@@ -419,6 +420,23 @@ class Loader:
             with self.at(key):
                 faults.create_rule(self.session, actor=self.actor, values=values)
             self.count("dispatch_rules")
+
+    def load_acceptance(self) -> None:
+        spec = self.preset.acceptance
+        if spec is None:
+            return
+        from kefu.tickets.acceptance_flows import TYPE_CODES
+
+        codes = [code for code, _prefix in TYPE_CODES.values()]
+        missing = self.session.scalar(select(func.count()).where(TicketType.code.in_(codes))) != len(codes)
+        with self.at("acceptance"):
+            acceptance_flows.ensure_acceptance_types(
+                self.session,
+                actor=self.actor,
+                department_id=self.department(spec.department, "acceptance.department"),
+            )
+        if missing:
+            self.count("acceptance")
 
     def load_notices(self) -> None:
         now = clock.now().replace(second=0, microsecond=0)

@@ -134,6 +134,13 @@ class CaseSpec(_Strict):
     fields: dict[str, Any] = Field(default_factory=dict)
 
 
+class AcceptanceSpec(_Strict):
+    """Business acceptance orders (业务受理申请单): the two order types (pay first, serve first), their
+    new orders handled in `department`'s pool."""
+
+    department: str
+
+
 class DispatchRuleSpec(_Strict):
     name: str
     department: str
@@ -258,6 +265,7 @@ class Preset(_Strict):
     types: list[TypeSpec] = Field(default_factory=list)
     cases: list[CaseSpec] = Field(default_factory=list)
     dispatch_rules: list[DispatchRuleSpec] = Field(default_factory=list)
+    acceptance: AcceptanceSpec | None = None
     notices: list[NoticeSpec] = Field(default_factory=list)
     knowledge: KnowledgeSpec | None = None
     customers: list[CustomerSpec] = Field(default_factory=list)
@@ -313,6 +321,8 @@ def check_references(preset: Preset) -> list[tuple[str, str]]:
         need(f"departments[{i}].supervisor", dept.supervisor, users, "user")
     for i, user in enumerate(preset.users):
         need(f"users[{i}].department", user.department, departments, "department")
+    if preset.acceptance is not None:
+        need("acceptance.department", preset.acceptance.department, departments, "department")
     for i, dictionary in enumerate(preset.dictionaries):
         for j, item in enumerate(dictionary.items):
             if len(item) not in (2, 3):

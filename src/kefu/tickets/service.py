@@ -102,6 +102,9 @@ def _on_flow_change(session: Session, instance: FlowInstance, active: list[FlowT
                 audience=(),
             ),
         )
+    from kefu.tickets import acceptance_hooks  # an acceptance order's state follows its flow (TKT-15)
+
+    acceptance_hooks.on_flow_change(session, ticket, instance, tasks)
 
 
 def _label(session: Session, instance: FlowInstance) -> str:
@@ -144,15 +147,22 @@ def _codes(session: Session, dictionary: str) -> list[str]:
         return []
 
 
-def begin_change(session: Session, ticket: Ticket, expected_version: int | None) -> None:
+def begin_change(
+    session: Session, ticket: Ticket, expected_version: int | None, *, actor: Actor | None = None
+) -> None:
     """Claim the ticket row for this action: a stale version is a 409 now, and a concurrent action on
-    the same ticket waits here and then fails (its update matches no row)."""
+    the same ticket waits here and then fails (its update matches no row). With `actor`, a business
+    acceptance order locked by someone else refuses too (409 naming the holder)."""
     if expected_version is not None and expected_version != ticket.lock_version:
         raise Conflict(
             "The ticket was changed by someone else meanwhile (now: %(status)s, %(stage)s); reload it",
             status=i18n.gettext(ticket.status.value),
             stage=ticket.stage or "-",
         )
+    if actor is not None:
+        from kefu.tickets import acceptance_hooks  # acceptance orders (TKT-15); it imports this module
+
+        acceptance_hooks.before_action(session, ticket, actor)
     ticket.updated_at = clock.now()
     runtime_flush(session)
 
@@ -503,7 +513,7 @@ def accept(
 ) -> Ticket:
     """Accept (签收) the ticket: take it from the pool, or acknowledge it was given to me."""
     require(actor, HANDLE)
-    begin_change(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version, actor=actor)
     task = _my_task(session, ticket, actor, task_id)
     with runtime.audited_by_caller():
         runtime.claim_task(session, task=task, actor=actor)
@@ -526,7 +536,7 @@ def reply(
     text = clean_text(comment)
     if not text:
         raise FieldError("comment", "This field is required")
-    begin_change(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version, actor=actor)
     if not ticket.is_active:
         raise Conflict("The ticket is no longer open")
     task = _my_task(session, ticket, actor, None)
@@ -553,7 +563,7 @@ def complete(
     """Finish my step with one of its states: complete (完成), review pass / fail (审核), close (关闭) —
     whatever the node declares; the flow moves on."""
     require(actor, HANDLE)
-    begin_change(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version, actor=actor)
     task = _my_task(session, ticket, actor, task_id)
     text = clean_text(comment)
     with runtime.audited_by_caller():
@@ -579,7 +589,7 @@ def transfer(
     task_id: int | None = None,
 ) -> Ticket:
     """Transfer (转办) my step — or, as a dispatcher, any open step — to a person or a department."""
-    begin_change(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version, actor=actor)
     task = _task_to_move(session, actor, ticket, task_id)
     with runtime.audited_by_caller():
         runtime.transfer_task(
@@ -618,7 +628,7 @@ def hand_back(
 ) -> Ticket:
     """Hand my step back (退办): to whoever transferred it to me, else to the previous node's handler."""
     require(actor, HANDLE)
-    begin_change(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version, actor=actor)
     task = _my_task(session, ticket, actor, None)
     with runtime.audited_by_caller():
         runtime.hand_back(session, task=task, comment=comment, actor=actor)
@@ -641,7 +651,7 @@ def dispatch(
     require(actor, DISPATCH)
     if not access.in_scope(session, actor, ticket, DISPATCH):
         raise PermissionDenied()
-    begin_change(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version, actor=actor)
     task = next((t for t in active_tasks(session, ticket) if t.id == task_id), None)
     if task is None:
         raise Conflict("This step of the ticket is no longer open; reload it")
@@ -664,7 +674,7 @@ def _manage(session: Session, actor: Actor, ticket: Ticket, expected_version: in
     require(actor, MANAGE)
     if not access.in_scope(session, actor, ticket, MANAGE):
         raise PermissionDenied()
-    begin_change(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version, actor=actor)
     return _instance(session, ticket)
 
 
@@ -730,7 +740,7 @@ def reopen(
     require(actor, MANAGE)
     if not access.in_scope(session, actor, ticket, MANAGE):
         raise PermissionDenied()
-    begin_change(session, ticket, expected_version)
+    begin_change(session, ticket, expected_version, actor=actor)
     if ticket.status is not TicketStatus.CLOSED:
         raise Conflict("Only a closed ticket can be reopened")
     ticket.reopen_count += 1

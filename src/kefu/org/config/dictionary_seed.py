@@ -114,4 +114,21 @@ DEFAULTS: tuple[SeedType, ...] = (
             ("other", "其他", "Other"),
         ),
     ),
+    SeedType(
+        "acceptance_kind",
+        "受理业务种类",
+        "业务受理申请单的业务种类（开通或变更业务）",
+        (
+            ("pre_accept", "预受理", "Pre-acceptance"),
+            ("install", "报装", "Installation"),
+            ("activate", "开通", "Activation"),
+            ("change", "业务变更", "Service change"),
+            ("suspend", "报停", "Suspension"),
+            ("restore", "开信号（恢复）", "Restoration"),
+            ("relocate", "拆迁（移机）", "Relocation"),
+            ("rename", "更名", "Change of holder"),
+            ("private_tap", "私接", "Unauthorised connection"),
+            ("disconnect", "下网（拆机）", "Disconnection"),
+        ),
+    ),
 )

@@ -49,6 +49,7 @@ class EventAction(StrEnum):
     REASSIGNED = "reassigned"
     TRANSFERRED = "transferred"  # 转办: to another person or department
     HANDED_BACK = "handed_back"  # 退办: back to whoever had the task before
+    RELEASED = "released"  # 释放: a taken task given back (to its pool, or no longer accepted)
     SUSPENDED = "suspended"
     RESUMED = "resumed"
     WARNED = "warned"

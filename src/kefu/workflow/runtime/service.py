@@ -240,6 +240,50 @@ def claim_task(session: Session, *, task: FlowTask, actor: Actor) -> FlowTask:
 
 
 @sync.guarded
+def release_task(session: Session, *, task: FlowTask, comment: str | None, actor: Actor) -> FlowTask:
+    """Give a taken task back (释放): one claimed from a grab pool returns to the pool; one assigned to
+    a person stays with them, no longer accepted. The holder may release it; anyone else needs the
+    manage right (the calling domain checks its data scope)."""
+    _need(actor, HANDLE if task.assignee_id == actor.user.id else MANAGE, task.instance.subject_type)
+    _running(task.instance)
+    if not task.is_active:
+        raise Conflict("The task is no longer open")
+    if task.assignee_id is None or task.claimed_at is None:
+        raise Conflict("Nobody has taken this task")
+    holder = task.assignee_id
+    to_pool = task.dispatch == "grab" and bool(task.candidate_ids)
+    if to_pool:
+        task.assignee_id = None
+    task.status = TaskStatus.OPEN
+    task.claimed_at = None
+    text = _comment(comment)
+    sync.event(
+        session,
+        task.instance,
+        EventAction.RELEASED,
+        actor=actor,
+        task=task,
+        user_id=task.assignee_id,
+        previous_user_id=holder,
+        comment=text,
+    )
+    sync.flush(session, task.instance)
+    if to_pool:
+        messages.in_pool(session, task, task.candidate_ids, sender=actor)
+    _audit(
+        session,
+        actor=actor,
+        action="task.release",
+        function=FUNCTION,
+        target=task,
+        before={"assignee_id": holder},
+        after={"assignee_id": task.assignee_id},
+        summary=text,
+    )
+    return task
+
+
+@sync.guarded
 def assign_task(
     session: Session, *, task: FlowTask, user_id: int, comment: str | None, actor: Actor | None
 ) -> FlowTask:
