@@ -195,6 +195,7 @@ def create(
         customer_email=ticket.customer_email,
         department_id=ticket.department_id,
         contact_id=ticket.contact_id,
+        acceptance_order=True,
     )
     now = clock.now()
     row = TicketAcceptance(ticket_id=created.id, payment_mode=mode, created_at=now, updated_at=now, **cleaned)

@@ -120,7 +120,16 @@ def box_counts(request: Request, session: SessionDep, actor: AnyRight) -> Respon
 
 
 def _enabled_types(session: Session) -> list[TicketType]:
-    stmt = select(TicketType).where(TicketType.enabled.is_(True)).order_by(TicketType.sort, TicketType.name)
+    """The types registered here: business acceptance types have a form of their own (业务受理)."""
+    from kefu.tickets.acceptance_flows import FLOW_CODES
+    from kefu.workflow.models import FlowTemplate
+
+    acceptance = select(FlowTemplate.id).where(FlowTemplate.code.in_(FLOW_CODES.values()))
+    stmt = (
+        select(TicketType)
+        .where(TicketType.enabled.is_(True), TicketType.flow_template_id.not_in(acceptance))
+        .order_by(TicketType.sort, TicketType.name)
+    )
     return list(session.scalars(stmt))
 
 

@@ -317,8 +317,12 @@ def register(
     department_id: int | None = None,
     attachment_ids: Sequence[int] = (),
     contact_id: int | None = None,
+    acceptance_order: bool = False,
 ) -> Ticket:
     """Register a ticket (信息登录, TKT-4) and start its type's flow; FieldErrors name every bad field.
+
+    A business acceptance type is refused unless `acceptance_order` (the acceptance service, which
+    writes the order's own row beside the ticket): registered as a plain ticket it would lack it.
 
     `contact_id` names the interaction the ticket comes from (the call being handled): it is linked
     to the ticket, and its customer fills in the customer when none is given.
@@ -329,6 +333,11 @@ def register(
     require(actor, CREATE)
     if not ticket_type.enabled:
         raise FieldError("type_id", "This ticket type is disabled")
+    if not acceptance_order:
+        from kefu.tickets import acceptance_flows  # acceptance orders (TKT-15); it imports this module
+
+        if acceptance_flows.mode_of(session, ticket_type) is not None:
+            raise FieldError("type_id", "Business acceptance orders are registered on the 业务受理 form")
     if case_template is not None:
         if case_template.type_id != ticket_type.id or not case_template.enabled:
             raise FieldError("case_template_id", "This case template does not belong to the ticket type")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kefu.audit.models import AuditLog
 from kefu.org.models import DataScope
@@ -356,3 +356,23 @@ def test_list_query_count_does_not_grow_with_orders(orders, desk, engine):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert one == four
+
+
+def test_acceptance_types_are_not_registered_as_plain_tickets(orders, desk, session):
+    from kefu.tickets.acceptance_models import TicketAcceptance
+    from kefu.tickets.models import Ticket, TicketType
+    from tests.support import browser_login
+
+    pay_first = session.scalars(select(TicketType).where(TicketType.code == "acceptance_pay_first")).one()
+    before = session.scalar(select(func.count()).select_from(Ticket))
+    bad = desk.register(type_id=pay_first.id, expect=422)
+    assert {e["loc"][-1] for e in bad["detail"]} == {"type_id"}
+    assert session.scalar(select(func.count()).select_from(Ticket)) == before
+    order = orders.create()  # the order form registers it, with its row
+    assert session.get(TicketAcceptance, order["ticket_id"]) is not None
+    browser_login(desk.client, desk.agent.user.username)
+    page = desk.client.get("/tickets/new")
+    assert page.status_code == 200
+    assert f">{desk.ticket_type.name}</option>" in page.text
+    assert f">{pay_first.name}</option>" not in page.text
+    desk.client.cookies.clear()
