@@ -4,10 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from kefu.callcenter import agents, cti
 from kefu.callcenter.api import _DeskFilter
 from kefu.core.events import Event, LocalHub
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """asyncio.run in a thread of its own: a browser test's Playwright may own this thread's loop."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # re-raised in the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "the event loop did not finish"
+    if failure:
+        raise failure[0]
 
 
 async def _collect(hub: LocalHub, n: int, **kwargs) -> list[Event]:
@@ -43,7 +63,7 @@ def test_types_and_filters_choose_the_subscribers():
         await asyncio.sleep(0)
         assert hub.subscriber_count() == 0  # finished subscribers are gone
 
-    asyncio.run(main())
+    _run(main)
 
 
 def test_one_wake_up_per_loop_and_event_whatever_the_number_of_subscribers():
@@ -72,7 +92,7 @@ def test_one_wake_up_per_loop_and_event_whatever_the_number_of_subscribers():
         results = await asyncio.wait_for(asyncio.gather(*tasks), 5)
         assert all(len(r) == 1 for r in results)
 
-    asyncio.run(main())
+    _run(main)
 
 
 def test_a_failing_filter_does_not_stop_delivery_to_the_others():
@@ -90,7 +110,7 @@ def test_a_failing_filter_does_not_stop_delivery_to_the_others():
         assert not bad.done()
         bad.cancel()
 
-    asyncio.run(main())
+    _run(main)
 
 
 def test_the_desk_stream_follows_the_calls_that_rang_at_its_agent():
