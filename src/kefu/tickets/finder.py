@@ -58,7 +58,7 @@ from kefu.core.permissions import Actor
 from kefu.customers import names
 from kefu.customers.models import Customer, CustomerKind
 from kefu.org.config.dictionary_cache import items as dictionary_items
-from kefu.tickets import access
+from kefu.tickets import access, facets
 from kefu.tickets.models import (
     BusinessCategory,
     CallbackStatus,
@@ -275,11 +275,18 @@ _pg_fts = table("search_fts", column("doc_id", Integer), column("kind", String),
 
 
 def keyword_condition(
-    session: Session, keyword: str, *, title_only: bool = False
+    session: Session,
+    keyword: str,
+    *,
+    title_only: bool = False,
+    subject: str | None = None,
+    facet_query: str | None = None,
 ) -> ColumnElement[bool] | None:
     """Tickets whose subject, description or replies (`title_only`: subject) hold every term of
     `keyword`, the terms as the shared Chinese full-text index cuts them; None when the keyword has
-    no searchable term."""
+    no searchable term. PostgreSQL, not with `title_only`: `subject`, words the subject must hold
+    too, and `facet_query`, the other conditions as facet lexemes (`facets.query`), are matched in
+    the same index scan."""
     from kefu.core import search
     from kefu.core.search import backends
     from kefu.core.search.models import SearchDocument
@@ -293,9 +300,24 @@ def keyword_condition(
         # the matches from the GIN index and probes the tickets, or, when the other conditions leave
         # few tickets, checks the terms ticket by ticket — without a detour through search_document
         # (which doubled the cost of a common keyword: 2.6 s down to 0.3 s for one case measured).
-        vector = "search_fts.title_tsv" if title_only else "search_fts.tsv"
-        matches = literal_column(vector).op("@@")(backends.tsquery_sql(terms, any_term=False))
-        return Ticket.id.in_(select(_pg_fts.c.ref_id).where(_pg_fts.c.kind == KIND, matches))
+        if title_only:
+            query = backends.tsquery_text(terms, any_term=False)
+            matches = literal_column("search_fts.title_tsv").op("@@")(backends.tsquery_literal(query))
+            return Ticket.id.in_(select(_pg_fts.c.ref_id).where(_pg_fts.c.kind == KIND, matches))
+        # One GIN scan over (tsv, facets) intersects the posting lists of the keyword, the subject's
+        # words (title terms have weight A in `tsv`) and the conditions: only tickets matching all
+        # of them are read (see `facets`).
+        parts = [backends.tsquery_text(terms, any_term=False)]
+        title_terms = search.query_terms(subject) if subject else []
+        if title_terms:
+            parts.append(backends.tsquery_text(title_terms, any_term=False, weight="A"))
+        matches = literal_column("search_fts.tsv").op("@@")(backends.tsquery_literal(" & ".join(parts)))
+        rows = select(_pg_fts.c.ref_id).where(_pg_fts.c.kind == KIND, matches)
+        if facet_query:
+            rows = rows.where(
+                literal_column("search_fts.facets").op("@@")(backends.tsquery_literal(facet_query))
+            )
+        return Ticket.id.in_(rows)
     fts = "search_fts_title" if title_only else "search_fts"
     param = "ticket_title_q" if title_only else "ticket_q"
     docs = (
@@ -307,6 +329,12 @@ def keyword_condition(
     )
     ids = select(SearchDocument.ref_id).where(SearchDocument.kind == KIND, SearchDocument.id.in_(docs))
     return Ticket.id.in_(ids)
+
+
+def _terms(keyword: str) -> list[str]:
+    from kefu.core import search
+
+    return search.query_terms(keyword)
 
 
 def _name_condition(key: str, *, kind: str | None = None) -> ColumnElement[bool]:
@@ -323,52 +351,63 @@ def _contains(col: Any, value: str) -> ColumnElement[bool]:
     return col.icontains(value, autoescape=True)
 
 
+def _categories(session: Session, category_id: int) -> tuple[ColumnElement[bool], list[int]]:
+    """The condition for a category with its subcategories, and their ids (up to one more than
+    `facets.MAX_CHOICES`)."""
+    path = session.scalar(select(BusinessCategory.path).where(BusinessCategory.id == category_id))
+    if not path:
+        return Ticket.category_id == category_id, [category_id]
+    sub = select(BusinessCategory.id).where(
+        BusinessCategory.path >= path, BusinessCategory.path < _upper_bound(path)
+    )
+    return Ticket.category_id.in_(sub), list(session.scalars(sub.limit(facets.MAX_CHOICES + 1)))
+
+
 def conditions(session: Session, c: Conditions) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of `c` (without the data scope)."""
+    """The WHERE clauses of `c` (without the data scope).
+
+    On PostgreSQL, with a keyword, the keyword, the subject's words and the conditions the tickets'
+    facets can answer are matched in one scan of the full-text index (`facets`); the conditions
+    it answers exactly are not repeated on the ticket."""
     v = c.values
+    category, categories = _categories(session, v["category_id"]) if "category_id" in v else (None, None)
+    together = _postgres(session) and "keyword" in v and bool(_terms(v["keyword"]))
+    facet_query = facets.query(v, categories=categories) if together else None
+    covered = facet_query.covered if facet_query is not None else frozenset()
+
+    def wanted(name: str) -> bool:
+        return name in v and name not in covered
+
     found: list[ColumnElement[bool]] = []
-    if "status" in v:
+    if wanted("status"):
         found.append(Ticket.status.in_([TicketStatus(s) for s in v["status"]]))
-    if "customer_name" in v:
+    if wanted("customer_name"):
         key = names.fold(v["customer_name"])[: names.MAX_KEY]
         found.append(
             _name_condition(key, kind="name") if key else _contains(Ticket.customer_name, v["customer_name"])
         )
-    if "customer_pinyin" in v:
+    if wanted("customer_pinyin"):
         found.append(_name_condition(v["customer_pinyin"]))
-    if "serial" in v:
+    if wanted("serial"):
         found.append(Ticket.serial == v["serial"])
-    if "category_id" in v:
-        path = session.scalar(select(BusinessCategory.path).where(BusinessCategory.id == v["category_id"]))
-        if path:
-            sub = select(BusinessCategory.id).where(
-                BusinessCategory.path >= path, BusinessCategory.path < _upper_bound(path)
-            )
-            found.append(Ticket.category_id.in_(sub))
-        else:
-            found.append(Ticket.category_id == v["category_id"])
-    if "type_id" in v:
-        found.append(Ticket.type_id == v["type_id"])
+    if category is not None and wanted("category_id"):
+        found.append(category)
     if "subject" in v:
         # The words of the subject through the full-text index, then the exact text among those.
-        words = keyword_condition(session, v["subject"], title_only=True)
+        words = None if together else keyword_condition(session, v["subject"], title_only=True)
         if words is not None:
             found.append(words)
         found.append(_contains(Ticket.subject, v["subject"]))
     if "created_from" in v:
         found.append(Ticket.created_at >= v["created_from"])
     if "created_to" in v:
-        bound = v["created_to"]
-        found.append(Ticket.created_at < bound)
-    if "accept_department_id" in v:
-        found.append(Ticket.creator_department_id == v["accept_department_id"])
-    if "accept_user_id" in v:
-        found.append(Ticket.creator_id == v["accept_user_id"])
-    if "department_id" in v:
-        found.append(Ticket.department_id == v["department_id"])
-    if "handler_id" in v:
-        found.append(Ticket.handler_id == v["handler_id"])
+        found.append(Ticket.created_at < v["created_to"])
     for name, col in (
+        ("type_id", Ticket.type_id),
+        ("accept_department_id", Ticket.creator_department_id),
+        ("accept_user_id", Ticket.creator_id),
+        ("department_id", Ticket.department_id),
+        ("handler_id", Ticket.handler_id),
         ("nature", Ticket.nature),
         ("priority", Ticket.priority),
         ("channel", Ticket.channel),
@@ -376,9 +415,9 @@ def conditions(session: Session, c: Conditions) -> list[ColumnElement[bool]]:
         ("external_code", Ticket.external_code),
         ("terminal_no", Ticket.terminal_no),
     ):
-        if name in v:
+        if wanted(name):
             found.append(col == v[name])
-    if "callback" in v:
+    if wanted("callback"):
         has = exists().where(CallbackTask.ticket_id == Ticket.id)
         if v["callback"] == "yes":
             found.append(has)
@@ -390,11 +429,11 @@ def conditions(session: Session, c: Conditions) -> list[ColumnElement[bool]]:
                     CallbackTask.ticket_id == Ticket.id, CallbackTask.status == CallbackStatus.DONE
                 )
             )
-    if "past_handler_id" in v:
+    if wanted("past_handler_id"):
         found.append(
             exists().where(TicketLog.user_id == v["past_handler_id"], TicketLog.ticket_id == Ticket.id)
         )
-    if "past_department_id" in v:
+    if wanted("past_department_id"):
         found.append(
             exists().where(
                 TicketLog.department_id == v["past_department_id"], TicketLog.ticket_id == Ticket.id
@@ -405,10 +444,19 @@ def conditions(session: Session, c: Conditions) -> list[ColumnElement[bool]]:
         family = select(Customer.id).where(or_(Customer.id == parent, Customer.parent_id == parent))
         found.append(Ticket.customer_id.in_(family))
     if "keyword" in v:
-        matched = keyword_condition(session, v["keyword"])
+        matched = keyword_condition(
+            session,
+            v["keyword"],
+            subject=v.get("subject") if together else None,
+            facet_query=facet_query.text if facet_query is not None else None,
+        )
         if matched is not None:
             found.append(matched)
     return found
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _priority_rank(session: Session) -> ColumnElement[int]:
@@ -467,11 +515,17 @@ def _no_jit(session: Session) -> None:
         session.execute(text("SET LOCAL jit = off"))
 
 
+def _prepare(session: Session, c: Conditions) -> None:
+    _no_jit(session)
+    if "keyword" in c.values:
+        facets.settle(session)  # tickets changed earlier in this transaction
+
+
 def run(session: Session, actor: Actor, c: Conditions, *, count_ms: int | None = None) -> Result:
     """One page of the matching tickets and how many there are (up to COUNT_CAP). On PostgreSQL
     the count has `count_ms` (default COUNT_MS) to finish; when it cannot, the page says "more than
     the tickets shown" instead of keeping the user waiting for a number."""
-    _no_jit(session)
+    _prepare(session, c)
     stmt = statement(session, actor, c)
     offset = (c.page - 1) * c.size
     rows = list(session.scalars(stmt.order_by(*_ordering(session, c)).limit(c.size).offset(offset)))
@@ -511,7 +565,7 @@ def _count_within(session: Session, stmt: Select[Any], ms: int) -> int | None:
 
 def count(session: Session, actor: Actor, c: Conditions, *, cap: int) -> int:
     """How many match, counting at most `cap` + 1 (for the export's size check)."""
-    _no_jit(session)
+    _prepare(session, c)
     capped = statement(session, actor, c).with_only_columns(Ticket.id).limit(cap + 1).subquery()
     return int(session.scalar(select(func.count()).select_from(capped)) or 0)
 
@@ -520,6 +574,7 @@ def scan(
     session: Session, actor: Actor, c: Conditions, *, limit: int, chunk: int = 500
 ) -> Iterator[list[Ticket]]:
     """Every matching ticket in the search's order, `chunk` at a time (for the export)."""
+    _prepare(session, c)
     stmt = statement(session, actor, c).order_by(*_ordering(session, c))
     done = 0
     while done < limit:
@@ -581,6 +636,7 @@ def index_ticket(session: Session, ticket: Ticket) -> None:
         session.execute(delete(TicketNameKey).where(TicketNameKey.ticket_id == ticket.id))
         session.add_all(TicketNameKey(ticket_id=ticket.id, kind=k, key=key) for k, key in sorted(wanted))
         session.flush()
+        facets.note(session, ticket.id)  # the name keys are facets too (a bulk delete is not seen)
 
 
 def rebuild_name_keys(session: Session, *, batch: int = 500) -> int:
@@ -599,6 +655,8 @@ def rebuild_name_keys(session: Session, *, batch: int = 500) -> int:
             for k, key in sorted(name_keys(session, t))
         )
         session.flush()
+        for ticket_id in ids:
+            facets.note(session, ticket_id)
         done += len(part)
         last = ids[-1]
 
@@ -634,7 +692,7 @@ def register() -> None:
     """Tell the search interface how to re-index tickets."""
     from kefu.core import search
 
-    search.register_kind(KIND, load_all)
+    search.register_kind(KIND, load_all, after_reload=facets.rebuild)
 
 
 register()

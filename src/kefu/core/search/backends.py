@@ -236,12 +236,23 @@ def tsvector_literal(parts: Sequence[tuple[Sequence[str], str]]) -> str:
     return " ".join(f"{_lexeme(t)}:{','.join(p)}" for t, p in positions.items())
 
 
-def tsquery_sql(terms: Sequence[str], *, any_term: bool) -> ColumnElement[object]:
-    """The query as an inline literal, not a parameter: PostgreSQL then plans each search for its
+def tsquery_text(terms: Sequence[str], *, any_term: bool, weight: str = "") -> str:
+    """tsquery input text for the terms, every one (`any_term`: any one) of them; `weight` ("A"):
+    only where the term has that weight (the title)."""
+    suffix = f":{weight}" if weight else ""
+    return (" | " if any_term else " & ").join(_lexeme(t) + suffix for t in terms)
+
+
+def tsquery_literal(query: str) -> ColumnElement[object]:
+    """tsquery text as an inline literal, not a parameter: PostgreSQL then plans each search for its
     terms (a common term walks the newest rows, a rare one the GIN index); a prepared generic plan
     cannot tell them apart."""
-    query = (" | " if any_term else " & ").join(_lexeme(t) for t in terms)
     return literal_column("CAST('" + query.replace("'", "''") + "' AS tsquery)")
+
+
+def tsquery_sql(terms: Sequence[str], *, any_term: bool) -> ColumnElement[object]:
+    """The query of `terms` as an inline literal (see `tsquery_literal`)."""
+    return tsquery_literal(tsquery_text(terms, any_term=any_term))
 
 
 class PostgresBackend:

@@ -11,7 +11,9 @@ FTS5 adds shadow tables `search_fts_data`, `…_idx`, `…_content`, `…_docsiz
 PostgreSQL — `search_fts`: one row per document with two tsvectors written by kefu (title weight A,
 keywords B, body D; exact lexemes, so neither the text-search parser nor the database's locale can
 split a term differently at index and at query time), each with a GIN index, and a btree on
-(kind, ref_id) for searches that join the matches to their records (the ticket search).
+(kind, ref_id) for searches that join the matches to their records (the ticket search). A third
+tsvector, `facets`, is written by the ticket search (`kefu.tickets.facets`, migration 0018) and
+indexed together with `tsv`; the search engine's own writes leave it alone.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ POSTGRES_CREATE = [
     "CREATE INDEX IF NOT EXISTS search_fts_tsv ON search_fts USING gin (tsv)",
     "CREATE INDEX IF NOT EXISTS search_fts_title_tsv ON search_fts USING gin (title_tsv)",
     "CREATE INDEX IF NOT EXISTS search_fts_kind_ref ON search_fts (kind, ref_id)",  # migration 0016
+    "ALTER TABLE search_fts ADD COLUMN IF NOT EXISTS facets tsvector NOT NULL DEFAULT ''",  # 0018
+    "CREATE INDEX IF NOT EXISTS search_fts_tsv_facets ON search_fts USING gin (tsv, facets)",
 ]
 POSTGRES_DROP = ["DROP TABLE IF EXISTS search_fts"]
 

@@ -39,6 +39,7 @@ BATCH = 500
 
 Loader = Callable[[Session], Iterable[tuple[int, str, str, str]]]
 _LOADERS: dict[str, Loader] = {}
+_AFTER_RELOAD: dict[str, Callable[[Session], object]] = {}
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,16 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"bad search kind {kind!r}")
 
 
-def register_kind(kind: str, loader: Loader) -> None:
+def register_kind(
+    kind: str, loader: Loader, *, after_reload: Callable[[Session], object] | None = None
+) -> None:
     """How to re-index `kind`: `loader(session)` yields (ref_id, title, body, keywords) of every
-    document that belongs in the index."""
+    document that belongs in the index; `after_reload(session)` runs once it has been rebuilt (for
+    what a domain keeps on the index rows itself, such as the tickets' facets)."""
     _check_kind(kind)
     _LOADERS[kind] = loader
+    if after_reload is not None:
+        _AFTER_RELOAD[kind] = after_reload
 
 
 def registered_kinds() -> list[str]:
@@ -200,6 +206,9 @@ def reindex(session: Session, kind: str | None = None) -> int:
     for k in kinds:
         loader = _LOADERS.get(k)
         count += _reload(session, k, loader) if loader is not None else retokenize(session, kind=k)
+        after = _AFTER_RELOAD.get(k) if loader is not None else None
+        if after is not None:
+            after(session)
     return count
 
 
