@@ -7,17 +7,22 @@ by COPY: `--tickets` tickets spread over a year (customers with parent companies
 departments, handlers, natures, external codes, terminal numbers), two processing-log entries each
 (registration and handling), callback work for a fifth, the customer-name keys of every ticket, and
 the full-text index rows of every ticket (`search_document` + `search_fts`, the terms cut by the
-real segmenter through `kefu.core.search.segment` and written as the PostgreSQL backend writes them).
+real segmenter through `kefu.core.search.segment` with a domain dictionary in the database, and
+written as the PostgreSQL backend writes them), then the tickets' search facets as `kefu reindex`
+writes them (timed). A kept database from an older version is migrated first (timed).
 
 Then it times `finder.run` — the page of 20 and the capped total, exactly what the API answers — for
 random combinations of three conditions plus a keyword, as an administrator (scope all) and as a
-department-scoped team leader. Prints medians and p95 as a Markdown table. The machine is small and
-shared: compare runs on the same machine only.
+department-scoped team leader, each search twice: with the facets and without (the keyword and the
+conditions checked apart), alternating which goes first, and checks that both give the same page.
+Prints medians and p95 as a Markdown table. The machine is small and shared: compare runs on the
+same machine only, and the two variants within one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -37,7 +42,8 @@ from sqlalchemy.orm import Session
 from bench.generate import GIVEN, SURNAMES, generate
 from kefu.core import clock, search
 from kefu.core.search import backends
-from kefu.db import Base, make_engine
+from kefu.core.search import text as textmod
+from kefu.db import Base, db, make_engine
 from kefu.migrate import upgrade
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -95,6 +101,17 @@ KEYWORDS = [
     "杂音",
     "工程师",
 ]
+DOMAIN_WORDS = [
+    "光猫",
+    "机顶盒",
+    "卫星电话",
+    "固定电话",
+    "智能卡",
+    "路由器",
+    "上门维修",
+    "欠费停机",
+    "工程师",
+]
 NATURES = ["inquiry", "complaint", "suggestion", "fault", "service_request", "praise"]
 CHANNELS = ["phone", "email", "web", "wechat", "sms"]
 PRIORITIES = ["normal"] * 8 + ["urgent"] * 2 + ["critical"]
@@ -149,7 +166,9 @@ class Texts:
 
 
 def build(url: str, count: int, seed: int = 23) -> dict[str, Any]:
+    from kefu.core.errors import FieldError
     from kefu.core.permissions import build_actor
+    from kefu.core.search import dictionary
     from kefu.customers import names
     from kefu.org.config.dictionary import seed_defaults
     from kefu.org.models import Role, User, UserGroup, UserRole
@@ -157,7 +176,7 @@ def build(url: str, count: int, seed: int = 23) -> dict[str, Any]:
     from kefu.tickets.models import BusinessCategory
 
     rng = random.Random(seed)
-    engine = make_engine(url)
+    engine = db.configure(url)  # jobs run at once here (a dictionary change re-segments after commit)
     upgrade(engine)
     Base.metadata.create_all(engine)  # tables whose migration is not written yet
     t0 = time.perf_counter()
@@ -203,6 +222,14 @@ def build(url: str, count: int, seed: int = 23) -> dict[str, Any]:
         users = org["user_ids"]
         dept_of = dict(s.execute(select(User.id, User.department_id)).tuples().all())
         type_id = ticket_type.id
+        # The domain dictionary an operator keeps (搜索词典): 光猫 stays one term, as in the product.
+        admin_actor = build_actor(s, admin)
+        for word in DOMAIN_WORDS:
+            with contextlib.suppress(FieldError):  # seeded already (the default domain words)
+                dictionary.add_word(s, actor=admin_actor, word=word)
+    with Session(engine) as s:
+        textmod.invalidate()
+        textmod.current(s)  # the ticket texts below are cut with those words
     conn_engine = engine
     # Customers: 2,000 companies with 10 subsidiaries each, and 30,000 people.
     customer_names: list[tuple[str, bool]] = []
@@ -333,6 +360,10 @@ def build(url: str, count: int, seed: int = 23) -> dict[str, Any]:
             conn.execute(
                 text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
             )
+        conn.execute(text("ANALYZE"))
+    print(f"loaded in {time.perf_counter() - t0:.0f} s", flush=True)
+    _write_facets(conn_engine)
+    with conn_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
     print(f"built in {time.perf_counter() - t0:.0f} s", flush=True)
     info = {"serials": serials, "leader_id": leader_id, "admin": "admin"}
@@ -342,6 +373,16 @@ def build(url: str, count: int, seed: int = 23) -> dict[str, Any]:
         conn.execute(text("INSERT INTO bench_info VALUES (:v)"), {"v": json.dumps(info)})
     engine.dispose()
     return info
+
+
+def _write_facets(engine: Any) -> None:
+    """The tickets' search facets, as `kefu reindex` (and migration 0018 on an upgrade) write them."""
+    from kefu.tickets import facets
+
+    t0 = time.perf_counter()
+    with Session(engine) as s, s.begin():
+        facets.rebuild(s)
+    print(f"facets of every ticket written in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
 def condition_pool(s: Session, info: dict[str, Any]) -> dict[str, Callable[[random.Random], dict[str, Any]]]:
@@ -389,9 +430,29 @@ def condition_pool(s: Session, info: dict[str, Any]) -> dict[str, Callable[[rand
     }
 
 
+def _search(s: Session, actor: Any, c: Any, *, facets_on: bool) -> tuple[float, list[int], int, bool]:
+    """One search as the API runs it; `facets_on` False: the keyword and the conditions are checked
+    apart, as before the facets (for an A/B on the same data and machine)."""
+    from kefu.tickets import facets, finder
+
+    real = facets.query
+    if not facets_on:
+        facets.query = lambda *_a, **_k: None  # type: ignore[assignment]
+    try:
+        t0 = time.perf_counter()
+        result = finder.run(s, actor, c)
+        took = time.perf_counter() - t0
+    finally:
+        facets.query = real  # type: ignore[assignment]
+        s.rollback()
+    return took, [t.id for t in result.rows], result.total, result.counted
+
+
 def measure(
     url: str, info: dict[str, Any], *, repeat: int, seed: int = 5
 ) -> list[tuple[str, float, float, str]]:
+    """Each search twice, with the facets and without, alternating which goes first; the answers
+    must be the same."""
     from kefu.core.permissions import build_actor
     from kefu.org.models import User
     from kefu.tickets import finder
@@ -399,30 +460,52 @@ def measure(
     engine = make_engine(url)
     rows: list[tuple[str, float, float, str]] = []
     with Session(engine) as s:
+        textmod.invalidate()
+        textmod.current(s)  # the bench database's domain dictionary cuts the keywords
         pool = condition_pool(s, info)
         admin = build_actor(s, s.scalars(select(User).where(User.username == "admin")).one())
         leader = build_actor(s, s.get(User, info["leader_id"]))
         rng = random.Random(seed)
         for who, actor in (("administrator (scope all)", admin), ("team leader (department scope)", leader)):
-            samples: list[float] = []
-            slow: list[tuple[float, str]] = []
-            finder.run(s, actor, finder.parse({"keyword": "宽带", "status": "open"}))  # warm up
-            for _ in range(repeat):
+            samples: dict[bool, list[float]] = {True: [], False: []}
+            slow: dict[bool, list[tuple[float, str]]] = {True: [], False: []}
+            differ = 0
+            uncounted = {True: 0, False: 0}
+            # Warm up once per process what every search shares (the segmenter, the pinyin tables).
+            warm = finder.parse(
+                {"keyword": "宽带", "status": "open", "customer_name": "张", "customer_pinyin": "z"}
+            )
+            _search(s, actor, warm, facets_on=True)
+            _search(s, actor, warm, facets_on=False)
+            for n in range(repeat):
                 names = rng.sample(sorted(pool), 3)
                 params: dict[str, Any] = {"keyword": rng.choice(KEYWORDS)}
-                for n in names:
-                    params.update(pool[n](rng))
+                for name in names:
+                    params.update(pool[name](rng))
                 c = finder.parse(params)
-                t0 = time.perf_counter()
-                finder.run(s, actor, c)
-                took = time.perf_counter() - t0
-                samples.append(took)
-                slow.append((took, ",".join(names) + " + " + params["keyword"]))
-                s.rollback()
-            med, p95 = summary(samples)
-            worst = "; ".join(f"{q} {t * 1000:.0f} ms" for t, q in sorted(slow, reverse=True)[:3])
-            rows.append((f"3 random conditions + keyword, page 1 of 20 + total, {who}", med, p95, worst))
-            print(f"{who}: median {med * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms; slowest: {worst}", flush=True)
+                label = json.dumps(params, ensure_ascii=False)
+                answers = {}
+                for on in (True, False) if n % 2 == 0 else (False, True):
+                    took, ids, total, counted = _search(s, actor, c, facets_on=on)
+                    uncounted[on] += not counted
+                    samples[on].append(took)
+                    slow[on].append((took, label))
+                    answers[on] = (ids, total)
+                if answers[True][0] != answers[False][0]:
+                    differ += 1
+                    print(f"DIFFERENT ANSWERS: {label}: {answers}", flush=True)
+            for on in (True, False):
+                med, p95 = summary(samples[on])
+                worst = "; ".join(f"{q} {t * 1000:.0f} ms" for t, q in sorted(slow[on], reverse=True)[:3])
+                how = "facets" if on else "no facets"
+                rows.append(
+                    (f"3 random conditions + keyword, page 1 of 20 + total, {who}, {how}", med, p95, worst)
+                )
+                print(
+                    f"{who}, {how}: median {med * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, total not counted "
+                    f"in time for {uncounted[on]} of {repeat}; slowest: {worst}"
+                )
+            print(f"{who}: {differ} of {repeat} searches answered differently", flush=True)
         with_count = int(s.scalar(select(func.count()).select_from(text("ticket"))) or 0)
     engine.dispose()
     print(f"\n{with_count:,} tickets on PostgreSQL, {repeat} searches each\n")
@@ -450,6 +533,10 @@ def main() -> None:
             except Exception:
                 info, have = None, 0
         engine.dispose()
+        if info is not None and have == args.tickets:
+            t0 = time.perf_counter()
+            upgrade(make_engine(url))  # a database kept from an older version (0018 fills the facets)
+            print(f"migrated in {time.perf_counter() - t0:.0f} s", flush=True)
         if have != args.tickets:
             info = None
             url, _ = _database(args.keep, fresh=True)  # another size, or unfinished: build afresh
