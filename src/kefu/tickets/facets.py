@@ -4,7 +4,7 @@
 A common keyword matches a tenth of all tickets; a department, a status or a priority each match many
 more; together they often leave a few hundred. Checked one after the other, either the keyword's
 matches or the condition's tickets must all be read — 100,000 rows at a million tickets, hundreds
-of milliseconds. So the ticket's row in `search_fts` carries a second tsvector, `facets`, holding
+of milliseconds. So the ticket's row in `search_fts` carries a third tsvector, `facets`, holding
 one lexeme per searchable value:
 
     s:<status>  t:<type>  c:<category>  d:<department now>  h:<handler now>
@@ -46,7 +46,6 @@ from kefu.customers import names
 from kefu.tickets.models import CallbackTask, Ticket, TicketLog
 from kefu.tickets.search_models import TicketNameKey
 
-KIND = "tickets"
 _PENDING = "kefu.tickets.facets"
 _NOTED = "kefu.tickets.facets.noted"  # on the session: it changed tickets in this transaction
 MAX_MONTHS = 24  # a wider time window is left to the ticket table

@@ -1,6 +1,6 @@
 """ticket search facets (PostgreSQL)
 
-Each full-text row gets a second tsvector, `facets`, with one lexeme per searchable value of its
+Each full-text row gets a third tsvector, `facets`, with one lexeme per searchable value of its
 ticket (status, category, departments, people, nature, priority, channel, area, month, callback,
 past handlers); one GIN index over (tsv, facets) then answers a keyword with conditions by
 intersecting posting lists (`kefu.tickets.facets`). The existing rows are filled here, 20,000
