@@ -219,8 +219,11 @@ def publish(event: Event) -> None:
         log.exception("could not publish event %s", event.type)
 
 
-def on_commit(session: Session, event: Event) -> None:
-    """Publish `event` once `session` commits; drop it if the session rolls back."""
+def on_commit(session: Session, event: Event | Callable[[], Event]) -> None:
+    """Publish `event` once `session` commits; drop it if the session rolls back.
+
+    `event` may be a callable that builds the event after the commit, e.g. to read the id of a row
+    that the commit's flush inserted (so the caller needs no flush of its own)."""
     if not session.in_transaction():
         session.begin()  # so that a rollback before the next commit drops it too
     session.info.setdefault("kefu_pending_events", []).append(event)
@@ -231,6 +234,12 @@ def _publish_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint was released; the real commit is still to come
     for pending in session.info.pop("kefu_pending_events", []):
+        if callable(pending):
+            try:
+                pending = pending()
+            except Exception:  # best-effort, like the delivery itself
+                log.exception("could not build an event after commit")
+                continue
         publish(pending)
 
 

@@ -35,6 +35,7 @@ def _send(
         target_type="flow_task",
         target_id=str(task.id),
         sender=sender,
+        flush=False,  # written with the step's own flush or the commit
     )
 
 

@@ -190,3 +190,6 @@ class FlowEvent(Base):
     state: Mapped[str | None] = mapped_column(String(60))
     comment: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    # Lets an event name a task inserted by the same flush (the step writes its history in one insert).
+    task: Mapped[FlowTask | None] = relationship()

@@ -173,7 +173,8 @@ def complete_task(
     if state not in node.state_codes:
         raise FieldError("state", "Choose one of: %(states)s", states=", ".join(node.state_codes))
     values = sync.check_data(data or {})
-    ready = next((r for r in flow.ready_tasks() if r.task_id == task.task_id), None)
+    before = flow.ready_tasks()
+    ready = next((r for r in before if r.task_id == task.task_id), None)
     if ready is None:
         raise Conflict("Someone else changed this flow meanwhile; reload and try again")
     values.update(
@@ -190,7 +191,7 @@ def complete_task(
     task.comment = text
     task.completed_by_id = actor.user.id if actor is not None else None
     department = actor.user.department_id if actor is not None else task.department_id
-    sync.event(
+    completed = sync.event(
         session,
         instance,
         EventAction.COMPLETED,
@@ -199,8 +200,12 @@ def complete_task(
         state=state,
         comment=text,
         department_id=department,
+        add=False,  # written together with the next tasks' history
     )
-    sync.persist(session, instance, flow, actor=actor)
+    # The task rows follow the engine's ready tasks: completing the only one leaves no open row.
+    sync.persist(
+        session, instance, flow, actor=actor, active=[] if len(before) == 1 else None, recorded=[completed]
+    )
     _audit(
         session,
         actor=actor,

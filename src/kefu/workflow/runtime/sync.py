@@ -12,7 +12,8 @@ import functools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import select
@@ -136,6 +137,15 @@ def countersign_data(
     return extra
 
 
+_EVENT_BLANK: dict[str, Any] = {
+    "user_id": None,
+    "previous_user_id": None,
+    "department_id": None,
+    "state": None,
+    "comment": "",
+}
+
+
 def event(
     session: Session,
     instance: FlowInstance,
@@ -144,18 +154,24 @@ def event(
     actor: Actor | None,
     task: FlowTask | None = None,
     node_id: str = "",
+    add: bool = True,
     **values: Any,
 ) -> FlowEvent:
+    """A history row; `add=False` leaves adding it to the caller (`persist(recorded=...)`)."""
+    # Every column set, so the rows of one flush have the same shape and go in one insert.
+    values = {**_EVENT_BLANK, **values}
     row = FlowEvent(
         instance_id=instance.id,
         task_id=task.id if task is not None else None,
+        task=task,  # sets task_id at the flush also for a task inserted by the same flush
         node_id=task.node_id if task is not None else node_id,
         action=action,
         actor_id=actor.user.id if actor is not None else None,
         at=clock.now(),
         **values,
     )
-    session.add(row)
+    if add:
+        session.add(row)
     return row
 
 
@@ -172,20 +188,32 @@ def persist(
     actor: Actor | None,
     prefer: Mapping[str, int | None] | None = None,
     fresh: bool = False,
+    active: list[FlowTask] | None = None,
+    recorded: Sequence[FlowEvent] = (),
 ) -> list[FlowTask]:
     """Store the engine's state and bring the task rows in line with its ready tasks; the new rows.
 
     `prefer` maps node ids to a user who takes that node's new task directly (a return goes back
     to the person who handled the node before). `fresh`: the instance was just inserted with its
-    state (`store_state`), so it has no tasks and no history yet.
+    state (`store_state`), so it has no tasks and no history yet. `active`: the instance's open task
+    rows as the caller knows them (completing the only open task leaves none), read otherwise.
+    `recorded`: history rows of the step not yet added; they go before those of the new tasks.
+
+    The new tasks, their history and the instance's state are written by one flush at the end (one
+    insert per table); the messages about the new tasks follow it and are written with the commit.
     """
     now = clock.now()
     ready = {r.task_id: r for r in flow.ready_tasks()}
     kept: list[FlowTask] = []
     if not fresh:
         store_state(instance, flow)
-        flush(session)  # first write of the step: a concurrent step on this instance stops here (409)
-        for task in active_tasks(session, instance):
+        if active is None:
+            session.add_all(recorded)
+            recorded = ()
+            flush(session)  # first write of the step: a concurrent step on this instance stops here (409)
+            active = active_tasks(session, instance)
+        # else the next query's autoflush or the final flush writes the state: a stale one is a 409 there.
+        for task in active:
             if task.task_id in ready:
                 ready.pop(task.task_id)
                 kept.append(task)
@@ -193,13 +221,18 @@ def persist(
                 task.status = TaskStatus.CANCELLED
                 task.completed_at = now
                 event(session, instance, EventAction.CANCELLED, actor=actor, task=task)
-    handled = _handlers(session, instance) if ready and not fresh else {}
-    created = [
+    # Countersign completions are votes, not trail entries: ask the history for those nodes too.
+    revisited = () if fresh else [*flow.history(), *(n for n, s in flow.spec.nodes.items() if s.countersign)]
+    handled = _Handlers(session, instance, revisited, pending=recorded)
+    opened = [
         _open_task(
             session, instance, r, flow.node(r.node_id), actor=actor, prefer=prefer or {}, handled=handled
         )
         for r in ready.values()
     ]
+    session.add_all(recorded)
+    for new in opened:
+        new.record()
     if flow.is_completed or flow.is_cancelled:
         instance.status = InstanceStatus.COMPLETED if flow.is_completed else InstanceStatus.CANCELLED
         instance.completed_at = now
@@ -219,7 +252,10 @@ def persist(
                 audience=(),
             ),
         )
-    flush(session, instance, active=sorted([*kept, *created], key=lambda t: t.id))
+    created = [new.task for new in opened]
+    flush(session, instance, active=[*kept, *created])
+    for new in opened:
+        new.tell()
     return created
 
 
@@ -230,18 +266,42 @@ def store_state(instance: FlowInstance, flow: Instance) -> None:
     instance.next_timer_at = timers[0][1] if timers else None
 
 
-def _handlers(session: Session, instance: FlowInstance) -> dict[str, int]:
-    """Who completed each node last in this instance (people only)."""
-    rows = session.execute(
-        select(FlowEvent.node_id, FlowEvent.actor_id)
-        .where(
-            FlowEvent.instance_id == instance.id,
-            FlowEvent.action == EventAction.COMPLETED,
-            FlowEvent.actor_id.is_not(None),
-        )
-        .order_by(FlowEvent.id)
-    ).tuples()
-    return {node_id: actor_id for node_id, actor_id in rows if actor_id is not None}
+class _Handlers:
+    """Who completed each node last in this instance (people only), read from the history when a node
+    that was completed before is entered again, so a first visit costs no query."""
+
+    def __init__(
+        self,
+        session: Session,
+        instance: FlowInstance,
+        completed: Iterable[str],
+        *,
+        pending: Sequence[FlowEvent] = (),
+    ) -> None:
+        self._session = session
+        self._instance = instance
+        self._completed = set(completed)
+        self._pending = pending  # this step's history, not written yet
+        self._last: dict[str, int] | None = None
+
+    def get(self, node_id: str) -> int | None:
+        if node_id not in self._completed:
+            return None
+        if self._last is None:
+            rows = self._session.execute(
+                select(FlowEvent.node_id, FlowEvent.actor_id)
+                .where(
+                    FlowEvent.instance_id == self._instance.id,
+                    FlowEvent.action == EventAction.COMPLETED,
+                    FlowEvent.actor_id.is_not(None),
+                )
+                .order_by(FlowEvent.id)
+            ).tuples()
+            self._last = {node: actor for node, actor in rows if actor is not None}
+            for row in self._pending:
+                if row.action is EventAction.COMPLETED and row.actor_id is not None:
+                    self._last[row.node_id] = row.actor_id
+        return self._last.get(node_id)
 
 
 def guarded(func: Callable[P, R]) -> Callable[P, R]:
@@ -263,13 +323,24 @@ def flush(
     """Flush; a row changed meanwhile by someone else becomes a 409 (nothing is half-written).
 
     With `instance`, the step on it is done: its subject's hook runs (see `subjects`), given the
-    instance's active tasks when the caller knows them (`active`, in id order)."""
+    instance's active tasks when the caller knows them (`active`)."""
     try:
         session.flush()
     except StaleDataError:
         raise Conflict("Someone else changed this flow meanwhile; reload and try again") from None
     if instance is not None:
-        subjects.changed(session, instance, active)
+        subjects.changed(
+            session, instance, sorted(active, key=lambda t: t.id) if active is not None else None
+        )
+
+
+@dataclass
+class _Opened:
+    """A new task row (not yet flushed), what to add to the history with it, and whom to tell after."""
+
+    task: FlowTask
+    record: Callable[[], None]
+    tell: Callable[[], None]
 
 
 def _open_task(
@@ -280,8 +351,8 @@ def _open_task(
     *,
     actor: Actor | None,
     prefer: Mapping[str, int | None],
-    handled: Mapping[str, int],
-) -> FlowTask:
+    handled: _Handlers,
+) -> _Opened:
     now = clock.now()
     due, warn = limits.due_and_warning(session, start=now, limit=node.limit, warn_at=node.warn_at)
     task = FlowTask(
@@ -319,32 +390,40 @@ def _open_task(
     if assignee is None:
         department = assignment.home_department(session, node=node, instance=instance)
     task.department_id = department
-    session.add(task)
-    session.flush()
+    # Whom to tell, decided now (the lookups may flush); told once the task has its id.
+    tell: Callable[[], None]
     if assignee is not None:
-        event(session, instance, EventAction.ASSIGNED, actor=actor, task=task, user_id=assignee)
-        messages.assigned(session, task, sender=actor)
+        tell = functools.partial(messages.assigned, session, task, sender=actor)
     elif not cands:
         # Exception path (WF-9): nobody qualifies; the initiator's supervisor has to step in.
         supervisor = assignment.department_supervisor(session, instance.initiator_department_id)
-        messages.no_candidates(session, task, supervisor, sender=actor)
+        tell = functools.partial(messages.no_candidates, session, task, supervisor, sender=actor)
     elif task.dispatch == "grab":
-        messages.in_pool(session, task, cands, sender=actor)
+        tell = functools.partial(messages.in_pool, session, task, cands, sender=actor)
     else:
         supervisor = assignment.department_supervisor(session, task.department_id)
-        messages.needs_dispatch(session, task, supervisor, sender=actor)
-    events.on_commit(
-        session,
-        events.Event(
-            type=TASK_CREATED,
-            data={
-                "id": task.id,
-                "instance_id": instance.id,
-                "node_id": task.node_id,
-                "subject_type": instance.subject_type,
-                "subject_id": instance.subject_id,
-            },
-            audience=(),
-        ),
-    )
-    return task
+        tell = functools.partial(messages.needs_dispatch, session, task, supervisor, sender=actor)
+    session.add(task)
+
+    def record() -> None:
+        if assignee is not None:
+            event(session, instance, EventAction.ASSIGNED, actor=actor, task=task, user_id=assignee)
+
+    def announce() -> None:
+        tell()
+        events.on_commit(
+            session,
+            events.Event(
+                type=TASK_CREATED,
+                data={
+                    "id": task.id,
+                    "instance_id": instance.id,
+                    "node_id": task.node_id,
+                    "subject_type": instance.subject_type,
+                    "subject_id": instance.subject_id,
+                },
+                audience=(),
+            ),
+        )
+
+    return _Opened(task, record, announce)
