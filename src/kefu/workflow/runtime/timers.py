@@ -111,7 +111,7 @@ def fire_timers(session: Session, instance_id: int, now: datetime) -> list[str]:
         or instance.next_timer_at > now
     ):
         return []
-    flow = sync.restore(instance)
+    flow = sync.restore(instance, session)
     fired = sync.run(lambda: flow.fire_due_timers(now))
     sync.persist(session, instance, flow, actor=None)
     if fired:
