@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from kefu.audit.models import AuditLog
 from kefu.core import clock
+from kefu.notices.models import Notification
 from kefu.workflow.models import FlowVersion
 from kefu.workflow.runtime.jobs import check_time_limits
 from kefu.workflow.runtime.models import FlowEvent, FlowInstance, FlowTask
@@ -101,30 +102,80 @@ def test_a_countersign_without_assignment_rules_is_refused_at_publish(client, fa
     assert session.get(FlowVersion, version_id).status == "draft"
 
 
-def test_an_escalation_path_into_a_countersign_nobody_can_sign_is_skipped(world, session):
+LATE = {
+    '<bpmn:userTask id="prepare" name="Prepare refund"><bpmn:extensionElements><kefu:node>': (
+        '<bpmn:userTask id="prepare" name="Prepare refund"><bpmn:extensionElements>'
+        '<kefu:node limit="PT1H" escalation="path" escalation-state="done">'
+        '<kefu:state code="done" label="Done" next="sign"/>'
+    )
+}
+BLOCKED_TITLE = "超时升级受阻：Prepare refund"
+
+
+def _blocked(session) -> tuple[list[tuple[int, str, str]], list[str]]:
+    """The "escalation blocked" messages (recipient, title, body) and audit actions so far."""
+    session.expire_all()
+    sent = session.execute(
+        select(Notification.user_id, Notification.title, Notification.body)
+        .where(Notification.title.startswith("超时升级受阻"))
+        .order_by(Notification.user_id)
+    ).tuples()
+    audits = session.scalars(select(AuditLog.action).where(AuditLog.action == "task.escalate_blocked"))
+    return list(sent), list(audits)
+
+
+def test_an_escalation_path_into_a_countersign_nobody_can_sign_waits_and_is_reported_once(world, session):
     """The time-limit job takes the escalation path of "prepare" only when the countersign has
-    someone to ask; until then the task stays open (and the job tries again next minute)."""
-    late = {
-        '<bpmn:userTask id="prepare" name="Prepare refund"><bpmn:extensionElements><kefu:node>': (
-            '<bpmn:userTask id="prepare" name="Prepare refund"><bpmn:extensionElements>'
-            '<kefu:node limit="PT1H" escalation="path" escalation-state="done">'
-            '<kefu:state code="done" label="Done" next="sign"/>'
-        )
-    }
-    initiator = world.person()
-    world.publish("countersign", late, code="refund")
+    someone to ask; until then the task stays open and the job tries again every minute. The first
+    refusal is told to the task's people and the responsible supervisor, and recorded once."""
+    leaders = world.role("leader")  # nobody holds it yet
+    team = world.department()
+    boss = world.person(department=world.department())
+    team.supervisor_id = boss.user.id
+    initiator = world.person(department=team)
+    world.publish("countersign", LATE, code="refund")
     t0 = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
     with clock.freeze(t0):
         started = world.start(initiator, "refund")
     counts = _counts(session)
+
     with clock.freeze(t0 + timedelta(hours=2)):
         outcome = check_time_limits()
     assert (outcome.warned, outcome.escalated, outcome.failed) == (1, 0, 1)
     instances, tasks, events, audits = _counts(session)
-    assert (instances, tasks, events, audits) == (counts[0], counts[1], counts[2] + 1, counts[3])
+    # The warning, and the report of the refusal: one event and one audit row; no task changed.
+    assert (instances, tasks, events, audits) == (counts[0], counts[1], counts[2] + 2, counts[3] + 1)
     detail = world.call("GET", f"/instances/{started['id']}", initiator)
     assert [(t["node_id"], t["status"], t["escalated_at"]) for t in detail["tasks"]] == [
         ("prepare", "open", None)
     ]
-    # Only the warning (its own unit of work) was kept; the refused escalation left nothing.
-    assert [e["action"] for e in detail["events"]] == ["started", "assigned", "warned"]
+    assert [e["action"] for e in detail["events"]] == ["started", "assigned", "warned", "blocked"]
+    assert detail["events"][-1]["comment"].startswith(REFUSAL_ZH)
+    sent, audit_rows = _blocked(session)
+    assert [(user, title) for user, title, _ in sent] == sorted(
+        [(initiator.user.id, BLOCKED_TITLE), (boss.user.id, BLOCKED_TITLE)]
+    )
+    body = sent[0][2]
+    assert body.startswith("流程“countersign”（sample:1）") and REFUSAL_ZH in body, body
+    assert audit_rows == ["task.escalate_blocked"]
+
+    # A minute later the job tries again, refused again, and tells nobody again.
+    with clock.freeze(t0 + timedelta(hours=2, minutes=1)):
+        again = check_time_limits()
+    assert (again.escalated, again.failed) == (0, 1)
+    assert _counts(session) == (instances, tasks, events, audits)
+    assert _blocked(session) == (sent, audit_rows)
+
+    # Once someone holds the role, the next run takes the path into the countersign.
+    leader = world.person(roles=[leaders])
+    session.flush()
+    with clock.freeze(t0 + timedelta(hours=2, minutes=2)):
+        later = check_time_limits()
+    assert (later.escalated, later.failed) == (1, 0)
+    detail = world.call("GET", f"/instances/{started['id']}", initiator)
+    assert [(t["node_id"], t["status"], t["assignee_id"]) for t in detail["tasks"]] == [
+        ("prepare", "completed", initiator.user.id),
+        ("sign", "open", leader.user.id),
+    ]
+    assert [e["action"] for e in detail["events"]][3:6] == ["blocked", "escalated", "completed"]
+    assert _blocked(session) == (sent, audit_rows)

@@ -17,7 +17,7 @@ from kefu.workflow.engine.model import (
     Problem,
     StateOption,
 )
-from kefu.workflow.engine.runtime import Engine, Instance, ReadyTask
+from kefu.workflow.engine.runtime import Engine, Instance, ParticipantSource, ReadyTask
 from kefu.workflow.engine.safe_eval import ExpressionError, check_expression, evaluate
 from kefu.workflow.engine.spec import InvalidFlow, LoadedSpec, ParsedFlow, load_spec, parse
 from kefu.workflow.engine.validate import validate_bpmn
@@ -33,6 +33,7 @@ __all__ = [
     "NoParticipants",
     "NodeSettings",
     "ParsedFlow",
+    "ParticipantSource",
     "Problem",
     "ReadyTask",
     "StateOption",

@@ -7,6 +7,13 @@ caller serializes steps per ticket (row lock or version column).
 
 Routing data: completing a task stores the chosen state as `kefu_state` in the task data (WF-3).
 Names starting with `kefu_` are kefu's own and cannot be passed in as data.
+
+Countersign participants (WF-5): given a `participants` source (node settings → participant list),
+the engine fills a countersign's collection at the moment the flow enters it — just before the task
+leading into it completes — so a countersign always starts with the people its rules name then. A
+collection the caller passed in as data is kept as given; the names the engine filled itself are
+remembered in the workflow data (`kefu_auto_participants`), so a later entry (a loop back, a return)
+asks the source again. Without a source, the collection is read from the data as it is.
 """
 
 from __future__ import annotations
@@ -31,12 +38,17 @@ from kefu.workflow.engine.model import HUMAN_KINDS, NodeSettings
 from kefu.workflow.engine.scripting import RestrictedScriptEngine
 from kefu.workflow.engine.spec import COUNTERSIGN_DECIDED, SERIALIZER, LoadedSpec, load_spec
 
-__all__ = ["Engine", "Instance", "ReadyTask"]
+__all__ = ["Engine", "Instance", "ParticipantSource", "ReadyTask"]
+
+# The participants of a countersign about to be entered, asked when it is entered (e.g. a query).
+ParticipantSource = Callable[[NodeSettings], list[Any]]
 
 STATE_KEY = "kefu_state"
 RESERVED_PREFIX = "kefu_"
 _TRAIL = "kefu_trail"
 _SPEC_DIGEST = "kefu_spec"
+_AUTO = "kefu_auto_participants"  # collections the engine filled from the participant source
+_WORKFLOW_ONLY = (_TRAIL, _AUTO, "data_objects")
 
 
 @dataclass(frozen=True)
@@ -63,10 +75,18 @@ class Engine:
     def __init__(self, *, now: Callable[[], datetime] = clock.now) -> None:
         self.now = now
 
-    def start(self, spec_json: str, data: Mapping[str, Any] | None = None) -> Instance:
+    def start(
+        self,
+        spec_json: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        participants: ParticipantSource | None = None,
+    ) -> Instance:
         """A new instance of the flow, run up to its first waiting tasks; `data` is the initial task data.
 
-        `countersign.NoParticipants` if the flow would enter a countersign with nobody to sign.
+        `participants` fills the collection of each countersign the flow enters that `data` does not
+        give (see the module). `countersign.NoParticipants` if the flow would enter a countersign
+        with nobody to sign.
         """
         loaded = load_spec(spec_json)
         initial = dict(data or {})
@@ -76,12 +96,16 @@ class Engine:
         )
         workflow.task_tree.data.update(copy.deepcopy(initial))
         workflow.data[_TRAIL] = []
-        instance = Instance(loaded, workflow)
+        instance = Instance(loaded, workflow, participants=participants)
         instance._run_engine()
         return instance
 
-    def restore(self, spec_json: str, state_json: str) -> Instance:
-        """The instance saved by `Instance.dump()`; ValueError if it was saved with another spec."""
+    def restore(
+        self, spec_json: str, state_json: str, *, participants: ParticipantSource | None = None
+    ) -> Instance:
+        """The instance saved by `Instance.dump()`; ValueError if it was saved with another spec.
+
+        `participants`: as for `start`, for the steps taken on the restored instance."""
         loaded = load_spec(spec_json)
         state = json.loads(state_json)
         if state.pop(_SPEC_DIGEST, None) != loaded.digest:
@@ -94,7 +118,7 @@ class Engine:
             subprocess_specs=loaded.subprocess_specs,
             script_engine=RestrictedScriptEngine(self.now),
         )
-        return Instance(loaded, workflow)
+        return Instance(loaded, workflow, participants=participants)
 
 
 class Instance:
@@ -104,9 +128,12 @@ class Instance:
     nobody in its collection; the instance is then mid-step and must be discarded.
     """
 
-    def __init__(self, loaded: LoadedSpec, workflow: BpmnWorkflow) -> None:
+    def __init__(
+        self, loaded: LoadedSpec, workflow: BpmnWorkflow, *, participants: ParticipantSource | None = None
+    ) -> None:
         self.spec = loaded
         self.workflow = workflow
+        self.participants = participants
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -123,7 +150,7 @@ class Instance:
     def data(self) -> dict[str, Any]:
         """The data of the flow: at the end, the final data; before, that of the latest ready task."""
         if self.workflow.completed:
-            return {k: v for k, v in self.workflow.data.items() if k not in (_TRAIL, "data_objects")}
+            return {k: v for k, v in self.workflow.data.items() if k not in _WORKFLOW_ONLY}
         ready = self._ready()
         return dict(ready[-1].data) if ready else {}
 
@@ -173,6 +200,7 @@ class Instance:
             )
         updates = dict(data or {})
         _check_data(updates)
+        self._given(updates)
         task.data.update(copy.deepcopy(updates))
         task.data[STATE_KEY] = state
         wrapper = task.parent if isinstance(task.parent.task_spec, MultiInstanceTask) else None
@@ -185,6 +213,7 @@ class Instance:
                 total = countersign.participants_total(wrapper)
                 outcome = countersign.decide(node.countersign, node.state_codes, votes, total)
                 task.data[COUNTERSIGN_DECIDED] = outcome is not None
+        self._fill_participants(task)
         task.run()
         if wrapper is None:
             self._trail(task)
@@ -211,8 +240,9 @@ class Instance:
 
         The tasks after it are dropped (pending timers included) and it becomes ready again with the
         current data (the data of the ready tasks, then `data`). A countersign node starts a new
-        round with the participants in its collection. ValueError if the flow has ended or the node
-        is not a user task that was completed before.
+        round with the participants in its collection (asked from the participant source again unless
+        the caller gave the collection). ValueError if the flow has ended or the node is not a user
+        task that was completed before.
         """
         if self.workflow.completed:
             raise ValueError("the flow has ended")
@@ -224,6 +254,7 @@ class Instance:
             raise ValueError(f"{node_id!r} has not been completed, the flow cannot return to it")
         updates = dict(data or {})
         _check_data(updates)
+        self._given(updates)
         target = max(done, key=lambda t: t.last_state_change)
         merged = copy.deepcopy(target.parent.data)
         for task in self._ready():
@@ -231,6 +262,12 @@ class Instance:
         merged.update(copy.deepcopy(updates))
         for key in (STATE_KEY, COUNTERSIGN_DECIDED):
             merged.pop(key, None)
+        collection = node.countersign.collection if node.countersign is not None else None
+        if collection:
+            self._refresh_participants(merged, node)
+            if collection in merged:
+                # The countersign merges the data of the task before it over this (lists as a union).
+                target.parent.data[collection] = copy.deepcopy(merged[collection])
         self.workflow.reset_from_task_id(target.id, data=merged)
         self._run_engine()
 
@@ -287,10 +324,40 @@ class Instance:
 
     def _run_engine(self) -> None:
         self._forget_removed_waiters()
-        self.workflow.do_engine_steps(
-            will_complete_task=self._refuse_empty_countersign, did_complete_task=self._trail
-        )
+        self.workflow.do_engine_steps(will_complete_task=self._will_complete, did_complete_task=self._trail)
         self._forget_removed_waiters()
+
+    def _will_complete(self, task: Any) -> None:
+        self._refuse_empty_countersign(task)
+        self._fill_participants(task)
+
+    def _given(self, data: Mapping[str, Any]) -> None:
+        # A collection the caller passes in is theirs from now on: no longer refilled on entry.
+        auto = self.workflow.data.get(_AUTO)
+        if auto:
+            self.workflow.data[_AUTO] = [name for name in auto if name not in data]
+
+    def _fill_participants(self, task: Any) -> None:
+        """`task` is about to complete: the countersigns it leads into get their participants now."""
+        if self.participants is None:
+            return
+        for spec in task.task_spec.outputs:
+            if isinstance(spec, MultiInstanceTask):
+                node = self.spec.nodes.get(spec.bpmn_id)
+                if node is not None and node.countersign is not None:
+                    self._refresh_participants(task.data, node)
+
+    def _refresh_participants(self, data: dict[str, Any], node: NodeSettings) -> None:
+        rule = node.countersign
+        if self.participants is None or rule is None or not rule.collection:
+            return
+        name = rule.collection
+        auto = self.workflow.data.setdefault(_AUTO, [])
+        if name in data and name not in auto:
+            return  # the caller's list (or one filled before sources existed): kept as given
+        data[name] = list(self.participants(node))
+        if name not in auto:
+            auto.append(name)
 
     def _refuse_empty_countersign(self, task: Any) -> None:
         # A multi-instance task over an empty collection is ready to complete as soon as it is

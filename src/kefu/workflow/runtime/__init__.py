@@ -28,5 +28,6 @@ ACTION_WORDS = (
     lazy("resumed"),
     lazy("warned"),
     lazy("escalated"),
+    lazy("blocked"),
     lazy("finished"),
 )

@@ -20,7 +20,13 @@ def task_link(task: FlowTask) -> str:
 
 
 def _send(
-    session: Session, task: FlowTask, user_ids: Iterable[int | None], title: str, *, sender: Actor | None
+    session: Session,
+    task: FlowTask,
+    user_ids: Iterable[int | None],
+    title: str,
+    *,
+    sender: Actor | None,
+    body: str | None = None,
 ) -> None:
     recipients = [u for u in user_ids if u is not None]
     if not recipients:
@@ -29,7 +35,7 @@ def _send(
         session,
         user_ids=recipients,
         title=title % {"name": task.name},
-        body=subjects.label(session, task.instance),
+        body=subjects.label(session, task.instance) if body is None else body,
         link=task_link(task),
         kind=KIND,
         target_type="flow_task",
@@ -61,3 +67,13 @@ def warning(session: Session, task: FlowTask, user_ids: list[int]) -> None:
 
 def overdue(session: Session, task: FlowTask, user_ids: list[int]) -> None:
     _send(session, task, user_ids, i18n.gettext("Task overdue: %(name)s"), sender=None)
+
+
+def escalation_blocked(
+    session: Session, task: FlowTask, user_ids: list[int | None], *, flow: str, reason: str
+) -> None:
+    """The overdue task could not take its escalation path: which task, which flow, and why."""
+    body = i18n.gettext(
+        "Flow %(flow)s (%(subject)s): the overdue task could not take its escalation path. %(reason)s"
+    ) % {"flow": flow, "subject": subjects.label(session, task.instance), "reason": reason}
+    _send(session, task, user_ids, i18n.gettext("Escalation blocked: %(name)s"), sender=None, body=body)

@@ -54,6 +54,7 @@ class EventAction(StrEnum):
     RESUMED = "resumed"
     WARNED = "warned"
     ESCALATED = "escalated"
+    BLOCKED = "blocked"  # an escalation path the flow refused (WF-7, WF-9): told once per task
     CANCELLED = "cancelled"
     FINISHED = "finished"  # the flow reached its end
 

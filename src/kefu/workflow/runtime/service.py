@@ -122,10 +122,9 @@ def start_instance(
     if limit:
         instance.due_at = limits.due_and_warning(session, start=now, limit=limit, warn_at=1.0)[0]
     spec = load_spec(version.spec_json)
-    values.update(
-        sync.countersign_data(session, nodes=spec.nodes, instance=instance, supplied=values, current={})
-    )
-    flow = sync.run(lambda: sync.ENGINE.start(version.spec_json, values))
+    values.update(sync.countersign_data(session, nodes=spec.nodes, supplied=values))
+    source = sync.participants(session, instance)
+    flow = sync.run(lambda: sync.ENGINE.start(version.spec_json, values, participants=source))
     sync.store_state(instance, flow)
     session.add(instance)
     session.flush()
@@ -167,7 +166,7 @@ def complete_task(
         if task.assignee_id is None and task.dispatch == "grab" and actor.user.id in task.candidate_ids:
             raise Conflict("Claim the task before completing it")
         raise PermissionDenied("Only the person the task is assigned to can complete it")
-    flow = sync.restore(instance)
+    flow = sync.restore(instance, session)
     node = flow.node(task.node_id)
     state = state or (node.state_codes[0] if len(node.state_codes) == 1 else None)
     if state not in node.state_codes:
@@ -177,11 +176,7 @@ def complete_task(
     ready = next((r for r in before if r.task_id == task.task_id), None)
     if ready is None:
         raise Conflict("Someone else changed this flow meanwhile; reload and try again")
-    values.update(
-        sync.countersign_data(
-            session, nodes=flow.spec.nodes, instance=instance, supplied=values, current=ready.data
-        )
-    )
+    values.update(sync.countersign_data(session, nodes=flow.spec.nodes, supplied=values))
     text = _comment(comment)
     sync.run(lambda: flow.complete(task.task_id, state=state, data=values, opinion=text or None))
     now = clock.now()
@@ -345,7 +340,7 @@ def return_to_node(
 
 
 def _return(session: Session, instance: FlowInstance, node_id: str, text: str, *, actor: Actor) -> None:
-    flow = sync.restore(instance)
+    flow = sync.restore(instance, session)
 
     def step() -> None:
         try:

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from kefu.core import clock, events
 from kefu.core.errors import Conflict, FieldError
 from kefu.core.permissions import Actor
-from kefu.workflow.engine import Engine, Instance, NodeSettings, NoParticipants, ReadyTask
+from kefu.workflow.engine import Engine, Instance, NodeSettings, NoParticipants, ParticipantSource, ReadyTask
 from kefu.workflow.runtime import assignment, limits, messages, subjects
 from kefu.workflow.runtime.models import (
     ACTIVE_TASK,
@@ -45,15 +46,29 @@ TASK_CREATED = "workflow.task.created"
 INSTANCE_FINISHED = "workflow.instance.finished"
 
 
-def restore(instance: FlowInstance) -> Instance:
-    """The engine instance of a stored flow instance (the spec comes from its version, cached)."""
+def restore(instance: FlowInstance, session: Session | None = None) -> Instance:
+    """The engine instance of a stored flow instance (the spec comes from its version, cached).
+
+    With `session`, a step taken on it fills the participants of each countersign it enters from
+    the node's rules at that moment (see `participants`); without, the instance is for reading."""
+    source = participants(session, instance) if session is not None else None
     try:
-        return ENGINE.restore(_spec_json(instance), instance.state_json)
+        return ENGINE.restore(_spec_json(instance), instance.state_json, participants=source)
     except ValueError:
         # The cached spec was not this instance's (a version id reused after a rollback): read it again.
         with _SPECS_LOCK:
             _SPECS.pop(instance.version_id, None)
-        return ENGINE.restore(instance.version.spec_json, instance.state_json)
+        return ENGINE.restore(instance.version.spec_json, instance.state_json, participants=source)
+
+
+def participants(session: Session, instance: FlowInstance) -> ParticipantSource:
+    """The participant source of a step (WF-5): a countersign's candidates (all of them) when the
+    flow enters it — one query per countersign entered, none for a step that enters none."""
+
+    def source(node: NodeSettings) -> list[Any]:
+        return list(assignment.candidates(session, node=node, instance=instance))
+
+    return source
 
 
 _SPECS: OrderedDict[int, str] = OrderedDict()
@@ -77,21 +92,26 @@ def _spec_json(instance: FlowInstance) -> str:
     return spec_json
 
 
+class Refused(Conflict):
+    """The flow cannot go on from where it is (a 409): trying the same step again changes nothing
+    until the flow's people or data change — unlike a step that met a concurrent one."""
+
+
 def run(step: Callable[[], Any]) -> Any:
     """Run one engine call; a flow that cannot go on (a gateway without a matching condition,
-    a countersign without participants) is a 409 naming the reason, not a server error.
+    a countersign without participants) is a 409 naming the reason (`Refused`), not a server error.
 
     The services write nothing of a step before its engine call succeeds, and the unit of work is
     rolled back on the error: a refused step leaves nothing behind (the preceding task stays open,
     no history, no audit, the stored engine state unchanged)."""
     try:
         return step()
-    except (FieldError, Conflict):
-        raise
+    except (FieldError, Conflict, SQLAlchemyError):
+        raise  # a database error (the participant source queries mid-step) is not the flow's fault
     except NoParticipants as exc:
         # Exception path (WF-9): a countersign is never decided on an empty tally.
         log.info("engine step refused: %s", exc)
-        raise Conflict(
+        raise Refused(
             "The countersign %(name)s has no participants: no active user matches its assignment "
             "rules, so the flow cannot go on to it. Nothing was saved.",
             name=exc.name,
@@ -99,7 +119,7 @@ def run(step: Callable[[], Any]) -> Any:
         ) from None
     except Exception as exc:
         log.warning("engine step failed: %s", exc, exc_info=True)
-        raise Conflict("The flow cannot go on: %(reason)s", reason=str(exc)) from exc
+        raise Refused("The flow cannot go on: %(reason)s", reason=str(exc)) from exc
 
 
 def check_data(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,29 +131,22 @@ def check_data(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def countersign_data(
-    session: Session,
-    *,
-    nodes: Mapping[str, NodeSettings],
-    instance: FlowInstance,
-    supplied: Mapping[str, Any],
-    current: Mapping[str, Any],
+    session: Session, *, nodes: Mapping[str, NodeSettings], supplied: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Participants for the countersign nodes ahead (WF-5): a supplied list of user ids is checked;
-    otherwise the node's candidates are filled in (all of them) unless the flow already has some."""
+    """Participant lists a caller supplies for countersigns ahead (WF-5), checked: ids of active
+    users. The flow keeps such a list as given; a countersign whose list nobody supplied gets its
+    candidates when it is entered (`participants`). No query unless a list is supplied."""
     extra: dict[str, Any] = {}
     for node in nodes.values():
         rule = node.countersign
-        if rule is None or not rule.collection:
+        if rule is None or not rule.collection or rule.collection not in supplied:
             continue
         name = rule.collection
-        if name in supplied:
-            value = supplied[name]
-            ids = assignment.active_user_ids(session, value) if isinstance(value, list) else []
-            if not ids or len(ids) != len(set(map(str, value))):
-                raise FieldError("data", "%(name)s must list the ids of active users", name=name)
-            extra[name] = ids
-        elif not current.get(name):
-            extra[name] = assignment.candidates(session, node=node, instance=instance)
+        value = supplied[name]
+        ids = assignment.active_user_ids(session, value) if isinstance(value, list) else []
+        if not ids or len(ids) != len(set(map(str, value))):
+            raise FieldError("data", "%(name)s must list the ids of active users", name=name)
+        extra[name] = ids
     return extra
 
 

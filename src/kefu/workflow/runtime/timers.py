@@ -13,11 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.audit import service as audit
+from kefu.core import i18n
+from kefu.core.errors import KefuError
 from kefu.workflow.engine import NodeSettings
 from kefu.workflow.runtime import assignment, messages, service, sync
 from kefu.workflow.runtime.models import (
     ACTIVE_TASK,
     EventAction,
+    FlowEvent,
     FlowInstance,
     FlowTask,
     InstanceStatus,
@@ -86,6 +89,43 @@ def escalate_task(session: Session, task_id: int, now: datetime) -> bool:
     return True
 
 
+@sync.guarded
+def escalation_refused(session: Session, task_id: int, now: datetime, error: KefuError) -> bool:
+    """Tell about an escalation path the flow refused (`sync.Refused`, e.g. a countersign on it
+    has nobody to sign): the task's people and the flow's responsible supervisor get a message
+    naming the task, the flow and the reason, and the history and the audit log record it — once
+    per task. The job tries the escalation again every minute without telling anyone again; once
+    it goes through, the flow moves on as usual."""
+    task = _locked_task(session, task_id)
+    if task is None or task.escalated_at is not None or task.due_at is None or task.due_at > now:
+        return False
+    told = select(FlowEvent.id).where(FlowEvent.task_id == task.id, FlowEvent.action == EventAction.BLOCKED)
+    if session.scalar(told.limit(1)) is not None:
+        return False
+    instance = task.instance
+    reason = error.render(i18n.gettext)
+    sync.event(session, instance, EventAction.BLOCKED, actor=None, task=task, comment=reason)
+    department = (
+        task.department_id
+        or assignment.user_department(session, task.assignee_id)
+        or instance.initiator_department_id
+    )
+    supervisor = assignment.department_supervisor(session, department)
+    messages.escalation_blocked(
+        session, task, [*_people(task), supervisor], flow=instance.version.template.name, reason=reason
+    )
+    sync.flush(session)
+    audit.record(
+        session,
+        actor=None,
+        action="task.escalate_blocked",
+        function=service.FUNCTION,
+        target=task,
+        summary=f"{instance.label} {task.node_id}: {error}",
+    )
+    return True
+
+
 def _reassign(session: Session, task: FlowTask, *, node: NodeSettings, late: int | None) -> bool:
     chosen = assignment.least_loaded(
         assignment.ranked(session, node=node, instance=task.instance, exclude=[late] if late else [])
@@ -111,7 +151,7 @@ def fire_timers(session: Session, instance_id: int, now: datetime) -> list[str]:
         or instance.next_timer_at > now
     ):
         return []
-    flow = sync.restore(instance)
+    flow = sync.restore(instance, session)
     fired = sync.run(lambda: flow.fire_due_timers(now))
     sync.persist(session, instance, flow, actor=None)
     if fired:
