@@ -43,6 +43,7 @@ ORIGIN_Y = 60
 MIN_COLUMN_GAP = 60
 MIN_ROW_GAP = 40
 TRACK = 20
+SELF_LOOP = 10  # how far right of a small shape a flow back to itself turns down
 LABEL_HEIGHT = 14
 
 Point = tuple[int, int]
@@ -148,7 +149,7 @@ def layout(
     _mark_back_edges(roots, out)
     rank = _ranks(order, edges)
     row = _rows(order, edges, rank)
-    tracks = _plan(edges, rank, row)
+    tracks = _plan(edges, kinds, rank, row)
 
     ncols, nrows = max(rank.values()) + 1, max(row.values()) + 1
     widths = [0] * ncols
@@ -220,6 +221,10 @@ def layout(
             else:
                 gx = col_gap_x[kb - 1][edge.tracks["v"]]
                 points += [(gx, ty), (gx, by), (b.x, by)]
+        elif _round_loop(edge, kinds):  # leaves a small shape to the right: its bottom is the entry
+            ty, side = upper[ra + 1][edge.tracks["h"]], a.x + a.width + SELF_LOOP
+            ex = entries[edge.id]
+            points = [(a.x + a.width, ay), (side, ay), (side, ty), (ex, ty), (ex, a.y + a.height)]
         else:
             ty = upper[ra + 1][edge.tracks["h"]]
             points = [(leave_x, bottom), (leave_x, ty)]
@@ -320,7 +325,12 @@ def _rows(order: dict[str, int], edges: list[_Edge], rank: dict[str, int]) -> di
     return row
 
 
-def _plan(edges: list[_Edge], rank: dict[str, int], row: dict[str, int]) -> _Tracks:
+def _round_loop(edge: _Edge, kinds: dict[str, str]) -> bool:
+    """A flow from an event or a gateway back to itself: its bottom point cannot be both exit and entry."""
+    return edge.source == edge.target and edge.port is None and kinds[edge.source] not in RECTANGLES
+
+
+def _plan(edges: list[_Edge], kinds: dict[str, str], rank: dict[str, int], row: dict[str, int]) -> _Tracks:
     """Decide each edge's route and ask for the gap tracks it needs ("slots": 2k+1 = column k, 2k+2 = gap)."""
     tracks = _Tracks()
     seen: set[tuple[str, str]] = set()
@@ -347,7 +357,7 @@ def _plan(edges: list[_Edge], rank: dict[str, int], row: dict[str, int]) -> _Tra
             if ra != rb:
                 tracks.ask(("col", kb - 1), 2 * ra, 2 * rb + 1, edge, "v")
         elif edge.kind == "back":
-            end = 2 * kb + 1 if ra == rb else 2 * kb + 2
+            end = 2 * kb + 1 if ra == rb and not _round_loop(edge, kinds) else 2 * kb + 2
             tracks.ask(("row", ra + 1, "upper"), 2 * ka + 1, end, edge, "h")
             if ra != rb:
                 tracks.ask(("col", kb), 2 * ra + 2, 2 * rb + 2, edge, "v")
