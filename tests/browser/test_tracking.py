@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from kefu.workflow.builder import AssignRule, SimpleFlow, SimpleNode, StateRule, to_bpmn
@@ -68,3 +70,25 @@ def test_running_instance_path_is_highlighted(page, live_url):
     assert page.locator("#history", has_text="已登记").count() == 1
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "tracking.png"), full_page=True)
+
+
+def test_a_flow_imported_without_a_diagram_shows_its_nodes_in_the_designer(page, live_url):
+    xml = (Path(__file__).parents[1] / "unit" / "workflow" / "flows" / "boundary_timer.bpmn").read_text()
+    assert "BPMNShape" not in xml
+    with httpx.Client(base_url=live_url) as api:
+        login = api.post("/api/v1/auth/login", json={"username": "admin", "password": "Demo@2026"})
+        h = {"X-CSRF-Token": login.json()["csrf_token"]}
+        flow = api.post(
+            "/api/v1/workflow/templates",
+            headers=h,
+            json={"code": "visit_nodi", "name": "上门（无图导入）", "bpmn_xml": xml},
+        ).json()
+    sign_in(page, live_url, "admin")
+    page.goto(f"{live_url}/workflow/versions/{flow['versions'][0]['id']}/designer")
+    page.wait_for_selector("#canvas .djs-element.djs-shape[data-element-id='visit_site']")
+    for node in ("start", "accept", "visit_site", "deadline", "reminder", "cool_down", "escalate", "end"):
+        assert page.locator(f"#canvas .djs-shape[data-element-id='{node}']").count() == 1, node
+    for flow_id in ("to_visit", "to_escalate", "to_remind", "to_end"):
+        assert page.locator(f"#canvas .djs-connection[data-element-id='{flow_id}']").count() == 1, flow_id
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "designer-laid-out.png"), full_page=True)

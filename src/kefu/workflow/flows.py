@@ -16,7 +16,9 @@ from kefu.core import clock
 from kefu.core.errors import Conflict, FieldError, KefuError, NotFound
 from kefu.core.permissions import Actor
 from kefu.workflow import permissions as _permissions  # noqa: F401 — registers workflow.templates
+from kefu.workflow.builder.autolayout import with_diagram
 from kefu.workflow.engine import Problem, parse, validate_bpmn
+from kefu.workflow.engine.model import MAX_DOCUMENT_BYTES
 from kefu.workflow.models import FlowTemplate, FlowVersion, VersionStatus
 
 FUNCTION = "workflow.templates"
@@ -43,13 +45,16 @@ class FlowInvalid(KefuError):
 
 
 def _check_xml(xml: str) -> str:
+    """The XML to store: refused when empty or too large; laid out when it has no diagram (a flow that
+    has one is returned unchanged, see `builder.autolayout`)."""
     if not xml or not xml.strip():
         raise FieldError("bpmn_xml", "Upload or draw a BPMN diagram")
     if len(xml.encode()) > MAX_XML_BYTES:
         raise FieldError(
             "bpmn_xml", "The BPMN file is larger than %(n)s MB", n=MAX_XML_BYTES // (1024 * 1024)
         )
-    return xml
+    laid_out = with_diagram(xml)
+    return laid_out if len(laid_out.encode()) <= MAX_DOCUMENT_BYTES else xml  # still readable as it came
 
 
 def get_template(session: Session, template_id: int) -> FlowTemplate:
@@ -135,7 +140,7 @@ def save_draft(
     session: Session, *, actor: Actor, template: FlowTemplate, bpmn_xml: str, comment: str = ""
 ) -> FlowVersion:
     """Put `bpmn_xml` into the template's draft, opening a new draft version when there is none."""
-    _check_xml(bpmn_xml)
+    bpmn_xml = _check_xml(bpmn_xml)
     draft = next((v for v in template.versions if v.status is VersionStatus.DRAFT), None)
     if draft is None:
         number = max((v.number for v in template.versions), default=0) + 1

@@ -11,21 +11,39 @@ between neighbouring columns; every other stretch lies in the empty gaps between
 - a forward edge skipping columns leaves upwards and runs in the gap above its row;
 - a back edge leaves downwards, runs in the gap below its row and enters the target from below.
 Each stretch in a gap gets its own track (shorter stretches nearer the row), and gaps grow to fit.
+
+Imported flows (`autolayout`) bring more: intermediate events ("event"), expanded subprocesses
+("subprocess", sized by their own contents), and boundary events sitting on the bottom border of their
+host, right of the host's own exits (the host grows wider for them). A flow leaving a boundary event
+goes down into the gap below the host's row ("under"): there to the column gap before its target and
+into the target's left side — or, closing a loop, on as a back edge. Row heights follow the tallest
+element of the row; all elements of a row share its centre line.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-SIZES = {"start": (36, 36), "end": (36, 36), "task": (100, 80), "gateway": (50, 50)}
+SIZES = {
+    "start": (36, 36),
+    "end": (36, 36),
+    "event": (36, 36),
+    "task": (100, 80),
+    "subprocess": (100, 80),
+    "gateway": (50, 50),
+}
+RECTANGLES = frozenset({"task", "subprocess"})
+BOUNDARY_SIZE = 36
+BOUNDARY_STEP = 50  # width a host grows by for each boundary event on its bottom border
 ROW_HEIGHT = 80
 ORIGIN_X = 100
 ORIGIN_Y = 60
 MIN_COLUMN_GAP = 60
 MIN_ROW_GAP = 40
 TRACK = 20
+SELF_LOOP = 10  # how far right of a small shape a flow back to itself turns down
 LABEL_HEIGHT = 14
 
 Point = tuple[int, int]
@@ -53,16 +71,17 @@ class Layout:
 
     shapes: dict[str, Bounds] = field(default_factory=dict)
     edges: dict[str, list[Point]] = field(default_factory=dict)
-    routes: dict[str, str] = field(default_factory=dict)  # flow id → "near", "over" or "back"
+    routes: dict[str, str] = field(default_factory=dict)  # flow id → "near", "over", "back" or "under"
 
 
 @dataclass
 class _Edge:
     id: str
-    source: str
+    source: str  # for a flow leaving a boundary event: the event's host
     target: str
-    kind: str = "near"  # near | over | back
+    kind: str = "near"  # near | over | back | under
     tracks: dict[str, int] = field(default_factory=dict)
+    port: str | None = None  # the boundary event the flow leaves from
 
 
 class _Tracks:
@@ -89,11 +108,40 @@ class _Tracks:
             self.count[gap] = len(lanes)
 
 
-def layout(elements: Sequence[tuple[str, str]], flows: Sequence[tuple[str, str, str]], root: str) -> Layout:
-    """Place `elements` ((id, kind) with kind in SIZES) and route `flows` ((id, source, target))."""
+def layout(
+    elements: Sequence[tuple[str, str]],
+    flows: Sequence[tuple[str, str, str]],
+    root: str,
+    *,
+    sizes: Mapping[str, tuple[int, int]] | None = None,
+    boundaries: Sequence[tuple[str, str]] = (),
+) -> Layout:
+    """Place `elements` ((id, kind) with kind in SIZES) and route `flows` ((id, source, target)).
+
+    `sizes` overrides the size of single elements (an expanded subprocess is as large as its contents);
+    `boundaries` are (event id, host id) pairs: boundary events, not in `elements`, placed on their
+    host's bottom border; flows may leave from them.
+    """
     kinds = dict(elements)
     order = {element: index for index, (element, _) in enumerate(elements)}
-    edges = [_Edge(fid, source, target) for fid, source, target in flows]
+    host_of = dict(boundaries)
+    attached: dict[str, list[str]] = {}
+    for event, host in boundaries:
+        attached.setdefault(host, []).append(event)
+    core = {element: (sizes or {}).get(element, SIZES[kind]) for element, kind in elements}
+    size = {
+        element: (width + BOUNDARY_STEP * len(attached.get(element, ())), height)
+        for element, (width, height) in core.items()
+    }
+    edges = [
+        _Edge(
+            fid,
+            host_of.get(source, source),
+            host_of.get(target, target),
+            port=source if source in host_of else None,
+        )
+        for fid, source, target in flows
+    ]
     out: dict[str, list[_Edge]] = {element: [] for element in kinds}
     for edge in edges:
         out[edge.source].append(edge)
@@ -101,12 +149,15 @@ def layout(elements: Sequence[tuple[str, str]], flows: Sequence[tuple[str, str, 
     _mark_back_edges(roots, out)
     rank = _ranks(order, edges)
     row = _rows(order, edges, rank)
-    tracks = _plan(edges, rank, row)
+    tracks = _plan(edges, kinds, rank, row)
 
     ncols, nrows = max(rank.values()) + 1, max(row.values()) + 1
     widths = [0] * ncols
-    for element, kind in elements:
-        widths[rank[element]] = max(widths[rank[element]], SIZES[kind][0])
+    heights = [ROW_HEIGHT] * nrows
+    for element in kinds:
+        widths[rank[element]] = max(widths[rank[element]], size[element][0])
+        heights[row[element]] = max(heights[row[element]], size[element][1])
+    dropped = {row[host] + 1 for host in attached}  # the gaps below boundary events
     col_x, col_gap_x = [], []
     x = ORIGIN_X
     for k in range(ncols):
@@ -119,25 +170,36 @@ def layout(elements: Sequence[tuple[str, str]], flows: Sequence[tuple[str, str, 
     y = ORIGIN_Y
     for g in range(nrows + 1):
         n_up, n_low = tracks.count[("row", g, "upper")], tracks.count[("row", g, "lower")]
-        gap = max(MIN_ROW_GAP, TRACK * (n_up + n_low + 1))
-        upper.append([y + TRACK * (i + 1) for i in range(n_up)])
+        drop = TRACK if g in dropped else 0
+        gap = max(MIN_ROW_GAP, TRACK * (n_up + n_low + 1) + drop)
+        upper.append([y + drop + TRACK * (i + 1) for i in range(n_up)])
         lower.append([y + gap - TRACK * (i + 1) for i in range(n_low)])
         y += gap
         row_y.append(y)
-        y += ROW_HEIGHT
+        y += heights[g] if g < nrows else 0
 
     result = Layout()
+    exit_x: dict[str, int] = {}
     for element, kind in elements:
-        width, height = SIZES[kind]
+        width, height = size[element]
         cx = col_x[rank[element]] + widths[rank[element]] // 2
-        cy = row_y[row[element]] + ROW_HEIGHT // 2
-        result.shapes[element] = Bounds(cx - width // 2, cy - height // 2, width, height)
-    entries = _entry_points(edges, kinds, result.shapes, rank)
+        cy = row_y[row[element]] + heights[row[element]] // 2
+        box = Bounds(cx - width // 2, cy - height // 2, width, height)
+        result.shapes[element] = box
+        exit_x[element] = box.x + core[element][0] // 2 + (25 if kind in RECTANGLES else 0)
+        for i, event in enumerate(attached.get(element, ())):
+            ex = box.x + core[element][0] + BOUNDARY_STEP * i + BOUNDARY_STEP // 2
+            half = BOUNDARY_SIZE // 2
+            result.shapes[event] = Bounds(ex - half, box.y + height - half, BOUNDARY_SIZE, BOUNDARY_SIZE)
+    entries = _entry_points(edges, kinds, result.shapes, core, rank)
     for edge in edges:
         a, b = result.shapes[edge.source], result.shapes[edge.target]
         ra, rb, kb = row[edge.source], row[edge.target], rank[edge.target]
         ay, by = a.y + a.height // 2, b.y + b.height // 2
-        exit_x = a.x + a.width // 2 + (25 if kinds[edge.source] == "task" else 0)
+        leave_x, bottom = exit_x[edge.source], a.y + a.height
+        if edge.port is not None:
+            port = result.shapes[edge.port]
+            leave_x, bottom = port.x + port.width // 2, port.y + port.height
         if edge.kind == "near" and ra == rb:
             points = [(a.x + a.width, ay), (b.x, by)]
         elif edge.kind == "near":
@@ -146,19 +208,26 @@ def layout(elements: Sequence[tuple[str, str]], flows: Sequence[tuple[str, str, 
                 ty, leave = upper[ra + 1][edge.tracks["h"]], a.y + a.height
             else:
                 ty, leave = lower[ra][edge.tracks["h"]], a.y
-            points = [(exit_x, leave), (exit_x, ty), (gx, ty), (gx, by), (b.x, by)]
+            points = [(leave_x, leave), (leave_x, ty), (gx, ty), (gx, by), (b.x, by)]
+        elif edge.kind == "under":
+            ty, gx = upper[ra + 1][edge.tracks["h"]], col_gap_x[kb - 1][edge.tracks["v"]]
+            points = [(leave_x, bottom), (leave_x, ty), (gx, ty), (gx, by), (b.x, by)]
         elif edge.kind == "over":
             ty = lower[ra][edge.tracks["h"]]
-            points = [(exit_x, a.y), (exit_x, ty)]
+            points = [(leave_x, a.y), (leave_x, ty)]
             if ra == rb:
                 ex = entries[edge.id]
                 points += [(ex, ty), (ex, b.y)]
             else:
                 gx = col_gap_x[kb - 1][edge.tracks["v"]]
                 points += [(gx, ty), (gx, by), (b.x, by)]
+        elif _round_loop(edge, kinds):  # leaves a small shape to the right: its bottom is the entry
+            ty, side = upper[ra + 1][edge.tracks["h"]], a.x + a.width + SELF_LOOP
+            ex = entries[edge.id]
+            points = [(a.x + a.width, ay), (side, ay), (side, ty), (ex, ty), (ex, a.y + a.height)]
         else:
             ty = upper[ra + 1][edge.tracks["h"]]
-            points = [(exit_x, a.y + a.height), (exit_x, ty)]
+            points = [(leave_x, bottom), (leave_x, ty)]
             ex = entries[edge.id]
             if ra != rb:
                 gx = col_gap_x[kb][edge.tracks["v"]]
@@ -181,7 +250,7 @@ def label_bounds(points: Sequence[Point], kind: str, text: str) -> Bounds:
         x = (x1 + x2) // 2 - width // 2
     elif kind == "near":
         x, y = points[-1][0] - 4 - width, points[-1][1]
-    elif kind == "over":
+    elif kind in ("over", "under"):
         x, y = points[1][0] + 6, points[1][1]
     else:
         x, y = points[1][0] - 6 - width, points[1][1]
@@ -234,8 +303,8 @@ def _rows(order: dict[str, int], edges: list[_Edge], rank: dict[str, int]) -> di
     """Row of each element: its first predecessor's row when free in its column, else the next free one."""
     preds: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for index, edge in enumerate(edges):
-        if edge.kind != "back":
-            preds[edge.target].append((edge.source, index))
+        if edge.kind != "back":  # the host's own flows choose rows before those of its boundary events
+            preds[edge.target].append((edge.source, index + (len(edges) if edge.port else 0)))
     columns: dict[int, list[str]] = defaultdict(list)
     for element in order:
         columns[rank[element]].append(element)
@@ -256,17 +325,28 @@ def _rows(order: dict[str, int], edges: list[_Edge], rank: dict[str, int]) -> di
     return row
 
 
-def _plan(edges: list[_Edge], rank: dict[str, int], row: dict[str, int]) -> _Tracks:
+def _round_loop(edge: _Edge, kinds: dict[str, str]) -> bool:
+    """A flow from an event or a gateway back to itself: its bottom point cannot be both exit and entry."""
+    return edge.source == edge.target and edge.port is None and kinds[edge.source] not in RECTANGLES
+
+
+def _plan(edges: list[_Edge], kinds: dict[str, str], rank: dict[str, int], row: dict[str, int]) -> _Tracks:
     """Decide each edge's route and ask for the gap tracks it needs ("slots": 2k+1 = column k, 2k+2 = gap)."""
     tracks = _Tracks()
     seen: set[tuple[str, str]] = set()
     for edge in edges:
         pair = (edge.source, edge.target)
         ka, kb, ra, rb = rank[edge.source], rank[edge.target], row[edge.source], row[edge.target]
-        if edge.kind != "back" and (kb - ka > 1 or pair in seen):
-            edge.kind = "over"  # a second flow between the same two elements must not hide the first
-        seen.add(pair)
-        if edge.kind == "near" and ra != rb:
+        if edge.port is not None:
+            edge.kind = "back" if edge.kind == "back" else "under"  # leaves downwards, never over the row
+        else:
+            if edge.kind != "back" and (kb - ka > 1 or pair in seen):
+                edge.kind = "over"  # a second flow between the same two elements must not hide the first
+            seen.add(pair)
+        if edge.kind == "under":
+            tracks.ask(("row", ra + 1, "upper"), 2 * ka + 1, 2 * kb, edge, "h")
+            tracks.ask(("col", kb - 1), 2 * ra + 2, 2 * rb + 1, edge, "v")
+        elif edge.kind == "near" and ra != rb:
             down = rb > ra
             tracks.ask(
                 ("row", ra + 1, "upper") if down else ("row", ra, "lower"), 2 * ka + 1, 2 * ka + 2, edge, "h"
@@ -277,7 +357,7 @@ def _plan(edges: list[_Edge], rank: dict[str, int], row: dict[str, int]) -> _Tra
             if ra != rb:
                 tracks.ask(("col", kb - 1), 2 * ra, 2 * rb + 1, edge, "v")
         elif edge.kind == "back":
-            end = 2 * kb + 1 if ra == rb else 2 * kb + 2
+            end = 2 * kb + 1 if ra == rb and not _round_loop(edge, kinds) else 2 * kb + 2
             tracks.ask(("row", ra + 1, "upper"), 2 * ka + 1, end, edge, "h")
             if ra != rb:
                 tracks.ask(("col", kb), 2 * ra + 2, 2 * rb + 2, edge, "v")
@@ -287,7 +367,11 @@ def _plan(edges: list[_Edge], rank: dict[str, int], row: dict[str, int]) -> _Tra
 
 
 def _entry_points(
-    edges: list[_Edge], kinds: dict[str, str], shapes: dict[str, Bounds], rank: dict[str, int]
+    edges: list[_Edge],
+    kinds: dict[str, str],
+    shapes: dict[str, Bounds],
+    core: dict[str, tuple[int, int]],
+    rank: dict[str, int],
 ) -> dict[str, int]:
     """x where over/back edges enter their target from above/below, spread over a task's left half so
     that no edge's vertical leg crosses the track of another edge into the same side."""
@@ -301,8 +385,8 @@ def _entry_points(
         # Over edges arrive from the left, back edges from the right: the longer one enters farther away.
         group.sort(key=lambda e: rank[e.target] - rank[e.source])
         for i, edge in enumerate(group):
-            if kinds[target] == "task":
-                entries[edge.id] = box.x + (box.width // 2) * (i + 1) // (len(group) + 1)
+            if kinds[target] in RECTANGLES:  # left of the exit, left of any boundary event
+                entries[edge.id] = box.x + (core[target][0] // 2) * (i + 1) // (len(group) + 1)
             else:
                 entries[edge.id] = box.x + box.width // 2
     return entries
